@@ -1,0 +1,65 @@
+# devid - the two set-up commands of the README:
+#   make run   install dependencies, build, initialise ./var/devid, serve
+#   make test  install dependencies, build (ASan+UBSan), run the whole suite
+# Everything else here is a step of those two.
+
+SHELL      := /bin/bash
+JOBS       ?= $(shell nproc)
+BUILD      ?= build
+TESTBUILD  ?= build-test
+FUZZBUILD  ?= build-fuzz
+DATA       ?= $(CURDIR)/var/devid
+ADDR       ?= 127.0.0.1:8443
+FUZZ_SECONDS ?= 20
+
+# Debian 12 packages: libraries (DESIGN §4), tools the tests drive as real
+# peers, and the benchmark peer.
+DEB_PKGS := build-essential cmake pkg-config clang \
+	libssl-dev openssl libevent-dev libcurl4-openssl-dev curl \
+	libjansson-dev libjose-dev jose libcbor-dev libtss2-dev \
+	libsqlite3-dev sqlite3 libpq-dev libcmocka-dev \
+	golang-cfssl procps psmisc
+
+.PHONY: all deps build test-build unit e2e fuzz test run bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+test-build: deps
+	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DDEVID_SANITIZE=ON >/dev/null
+	cmake --build $(TESTBUILD) -j $(JOBS)
+
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZBUILD) -DCMAKE_BUILD_TYPE=Debug -DDEVID_FUZZ=ON \
+		-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
+	cmake --build $(FUZZBUILD) -j $(JOBS)
+	bash fuzz/run.sh $(FUZZBUILD) $(FUZZ_SECONDS)
+
+# The whole suite: unit + end-to-end under ctest, then a short fuzz run.
+test: test-build
+	cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2
+	$(MAKE) --no-print-directory fuzz
+
+run: build
+	@if [ ! -f $(DATA)/config.json ]; then \
+		$(BUILD)/devid-ca init --data $(DATA) --listen $(ADDR); fi
+	$(BUILD)/devid-ca serve --data $(DATA)
+
+bench: build
+	bash bench/sign.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)

@@ -1,0 +1,71 @@
+/*
+ * limits.h - every bound on untrusted input, in one place (STYLE rule 21).
+ *
+ * Each limit says why it has its value and, where one exists, the hard
+ * ceiling beyond which a configuration may not raise it.  Parsers check the
+ * limit before they allocate.
+ */
+#ifndef DV_LIMITS_H
+#define DV_LIMITS_H
+
+/* HTTP request body.  A sign request is a CSR (< 4 KiB) plus a token
+ * (< 8 KiB); 64 KiB leaves room for long chains.  Configurable up to 1 MiB. */
+#define DV_MAX_BODY		(64 * 1024)
+#define DV_MAX_BODY_CEILING	(1024 * 1024)
+
+/* Total bytes of request line + headers.  Bearer x5cInsecure tokens carry a
+ * chain in a header, so 16 KiB (a chain of DV_MAX_CHAIN small certificates). */
+#define DV_MAX_HEADERS		(16 * 1024)
+
+/* Open connections per server; beyond it new ones are closed at accept. */
+#define DV_MAX_CONNS		4096
+
+/* Seconds a connection may take to send a whole request (slow loris). */
+#define DV_TIMEOUT_READ		10
+/* Seconds an idle keep-alive connection is kept. */
+#define DV_TIMEOUT_IDLE		60
+
+/* JSON nesting depth of any request document. */
+#define DV_MAX_JSON_DEPTH	16
+
+/* Compact JWS/JWT size: header with an x5c chain + claims + signature. */
+#define DV_MAX_TOKEN		(32 * 1024)
+
+/* Certificates in an x5c header or presented chain, leaf included. */
+#define DV_MAX_CHAIN		8
+
+/* One certificate or CSR in DER.  An RSA-4096 certificate with many SANs
+ * stays below 8 KiB; 16 KiB is generous. */
+#define DV_MAX_DER		(16 * 1024)
+
+/* PEM text of one object (base64 inflates DER by 4/3 plus line breaks). */
+#define DV_MAX_PEM		(24 * 1024)
+
+/* Subject alternative names per CSR, token or certificate.  step-ca has no
+ * limit; 100 covers every real device and service certificate. */
+#define DV_MAX_SANS		100
+
+/* Length of one name (DNS name is 253 by RFC 1035; URIs and emails longer). */
+#define DV_MAX_NAME		1024
+
+/* RSA modulus bits accepted in CSRs and tokens. */
+#define DV_MIN_RSA_BITS		2048
+#define DV_MAX_RSA_BITS		8192
+
+/* Clock leeway applied to token nbf/exp/iat (step-ca: 1 minute). */
+#define DV_TOKEN_LEEWAY		60
+/* Longest token lifetime accepted (step CLI allows up to 1 hour). */
+#define DV_MAX_TOKEN_LIFETIME	(60 * 60)
+
+/* Items per page of a list endpoint (step-ca: default 20, max 100). */
+#define DV_LIST_DEFAULT		20
+#define DV_LIST_MAX		100
+
+/* OCSP request size (DER) and number of requests in one OCSPRequest. */
+#define DV_MAX_OCSP_REQ		(4 * 1024)
+#define DV_MAX_OCSP_IDS		8
+
+/* Operations one group commit may gather before it commits. */
+#define DV_MAX_COMMIT_BATCH	256
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * jws.h - JWS/JWT/JWK over libjose (DESIGN §4).  The module lives in
+ * src/jws/ rather than src/jose/ so that "jose/jose.h" always means libjose's
+ * header; the prefix is jws_ (jose_ belongs to libjose, rule 4).
+ */
+#ifndef DV_JWS_H
+#define DV_JWS_H
+
+#include <openssl/evp.h>
+
+#include "base/base.h"
+
+/* A compact JWS split and decoded, signature NOT yet verified. */
+struct jws_token {
+	char		*compact;	/* owned copy of the token */
+	json_t		*header;	/* owned: protected header */
+	json_t		*claims;	/* owned: payload as a JSON object */
+};
+
+/*
+ * Splits a compact JWS (header.payload.signature), bounded by DV_MAX_TOKEN,
+ * decodes the header and payload as strict JSON objects.  Refuses "alg":
+ * "none", unknown algs, and any "crit" header.  *out is new.
+ */
+enum dv_rc	jws_parse(const char *s, size_t len, struct jws_token **out);
+void		jws_token_free(struct jws_token *);
+
+/* Verifies the signature with a public JWK (json object). */
+enum dv_rc	jws_verify_jwk(const struct jws_token *, const json_t *jwk);
+/* Verifies the signature with a public key (e.g. an x5c leaf's). */
+enum dv_rc	jws_verify_pkey(const struct jws_token *, EVP_PKEY *);
+
+/* Signs claims with the private JWK, header gets alg, kid (if the JWK has
+ * one) and typ JWT plus extra members of hdr (may be NULL).  *out is new. */
+enum dv_rc	jws_sign(const json_t *jwk, const json_t *hdr,
+		    const json_t *claims, char **out);
+/* Signs with a private EVP_PKEY (x5c tokens); alg from the key. */
+enum dv_rc	jws_sign_pkey(EVP_PKEY *, const json_t *hdr,
+		    const json_t *claims, char **out);
+
+/* New private JWK for alg ("ES256", "ES384", "RS256", "EdDSA"). */
+enum dv_rc	jws_jwk_generate(const char *alg, json_t **out);
+/* Public part of a JWK (new reference). */
+json_t		*jws_jwk_public(const json_t *jwk);
+/* RFC 7638 SHA-256 thumbprint, base64url (new string). */
+enum dv_rc	jws_jwk_thumbprint(const json_t *jwk, char **out);
+/* JWK from an EVP_PKEY (new reference), public only unless priv. */
+enum dv_rc	jws_jwk_from_pkey(EVP_PKEY *, bool priv, json_t **out);
+
+/* Time claims with leeway (DV_TOKEN_LEEWAY): exp required, nbf and iat
+ * optional, exp - max(nbf, iat) <= DV_MAX_TOKEN_LIFETIME. */
+enum dv_rc	jws_check_times(const json_t *claims, time_t now);
+/* True if claim "aud" (string or array) contains one of auds[0..n). */
+bool		jws_check_audience(const json_t *claims,
+		    const char *const *auds, size_t n);
+
+/* base64url without padding (new string) and back. */
+char		*jws_b64url_encode(const uint8_t *, size_t);
+enum dv_rc	jws_b64url_decode(const char *, uint8_t **out, size_t *len);
+
+#endif

@@ -1,0 +1,355 @@
+/*
+ * pki.h - every use of OpenSSL's X.509, key, CRL and OCSP machinery in devid
+ * (STYLE rule 16).  Other modules hold X509 / EVP_PKEY pointers only to pass
+ * them back here.
+ *
+ * Hot path (spec/performance.md §2.2): CSRs are parsed with a local ASN.1
+ * template that leaves the public key as bytes, the key is imported with
+ * EVP_PKEY_fromdata only to check the proof of possession, and the SPKI is
+ * copied into the certificate with X509_PUBKEY_set0_param; digests are
+ * pre-fetched once (pki_init).  Never X509_set_pubkey / d2i_X509_REQ there.
+ *
+ * CA private keys are never needed here: a certificate, CRL or OCSP response
+ * is built, its to-be-signed bytes handed to a struct pki_signer, and the
+ * returned signature put in place.
+ */
+#ifndef DV_PKI_H
+#define DV_PKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "base/base.h"
+
+/* Pre-fetches digests and registers custom OIDs.  Call once before threads. */
+enum dv_rc	pki_init(void);
+
+/* Drains the OpenSSL error queue into one log entry named event (rule 10). */
+void		pki_log_errors(enum log_level, const char *event);
+
+/* ---- keys ---------------------------------------------------------- */
+
+enum pki_key_type {
+	PKI_KEY_P256,
+	PKI_KEY_P384,
+	PKI_KEY_RSA2048,
+	PKI_KEY_RSA3072,
+	PKI_KEY_RSA4096,
+	PKI_KEY_ED25519,
+	PKI_KEY__MAX
+};
+
+/* Signature algorithm of a CA key (what goes in signatureAlgorithm). */
+enum pki_sig_alg {
+	PKI_SIG_ECDSA_SHA256,
+	PKI_SIG_ECDSA_SHA384,
+	PKI_SIG_RSA_SHA256,	/* RSASSA-PKCS1-v1_5 */
+	PKI_SIG_ED25519,
+	PKI_SIG__MAX
+};
+
+/* "p256" "p384" "rsa2048" "rsa3072" "rsa4096" "ed25519" <-> enum. */
+enum dv_rc	 pki_key_type_parse(const char *, enum pki_key_type *out);
+const char	*pki_key_type_name(enum pki_key_type);
+
+/* New key pair; *out is owned by the caller (pki_key_free). */
+enum dv_rc	pki_key_generate(enum pki_key_type, EVP_PKEY **out);
+void		pki_key_free(EVP_PKEY *);
+/* Signature algorithm to use with key k (P-384 -> ECDSA_SHA384, ...). */
+enum dv_rc	pki_key_sig_alg(EVP_PKEY *k, enum pki_sig_alg *out);
+
+/* PKCS#8 PEM encrypted with scrypt + AES-256-CBC under pass.  *pem is a new
+ * NUL-terminated string. */
+enum dv_rc	pki_key_to_encrypted_pem(EVP_PKEY *, const char *pass,
+		    char **pem);
+/* Reads an encrypted (pass != NULL) or plain PKCS#8 PEM private key. */
+enum dv_rc	pki_key_from_pem(const char *pem, size_t len, const char *pass,
+		    EVP_PKEY **out);
+/* Unencrypted PKCS#8 PEM (client-side keys, 0600 files). */
+enum dv_rc	pki_key_to_pem(EVP_PKEY *, char **pem);
+/* SubjectPublicKeyInfo DER of k, new buffer. */
+enum dv_rc	pki_key_spki_der(EVP_PKEY *k, uint8_t **der, size_t *len);
+/* Public key from SPKI DER. */
+enum dv_rc	pki_key_from_spki(const uint8_t *der, size_t len,
+		    EVP_PKEY **out);
+
+/* Signs data (hashing it per alg) with a local key: used only by the signer
+ * process and by `devid-ca init`.  *sig is new. */
+enum dv_rc	pki_sign_data(EVP_PKEY *k, enum pki_sig_alg,
+		    const uint8_t *data, size_t len, uint8_t **sig,
+		    size_t *siglen);
+
+/*
+ * Whatever holds a CA key.  sign() receives the DER to-be-signed bytes and
+ * returns the signature value (DER ECDSA-Sig-Value for ECDSA) in a new
+ * buffer.  Implementations: pki_signer_local() here, the signer process in
+ * src/signer.
+ */
+struct pki_signer {
+	enum pki_sig_alg alg;
+	enum dv_rc	(*sign)(void *arg, const uint8_t *tbs, size_t len,
+			    uint8_t **sig, size_t *siglen);
+	void		*arg;
+};
+/* A signer over a key held in this process (k borrowed). */
+void		pki_signer_local(EVP_PKEY *k, struct pki_signer *out);
+
+/* ---- names --------------------------------------------------------- */
+
+enum pki_san_type {
+	PKI_SAN_DNS,
+	PKI_SAN_IP,	/* value is the text form: "192.0.2.1", "2001:db8::1" */
+	PKI_SAN_EMAIL,
+	PKI_SAN_URI,
+	PKI_SAN__MAX
+};
+
+struct pki_san {
+	enum pki_san_type type;
+	char		*value;		/* owned */
+};
+
+struct pki_sans {
+	struct pki_san	*v;		/* owned */
+	size_t		 n;
+};
+
+/* Adds one name (copied).  Fails on more than DV_MAX_SANS or a name that
+ * is not valid for its type (IP that does not parse, DNS with bad chars). */
+enum dv_rc	pki_sans_add(struct pki_sans *, enum pki_san_type,
+		    const char *value);
+/* Classifies value the way step does (IP, email if '@', URI if ':', else
+ * DNS) and adds it. */
+enum dv_rc	pki_sans_add_auto(struct pki_sans *, const char *value);
+void		pki_sans_clear(struct pki_sans *);
+/* True if a and b hold the same set of names of type t (order ignored,
+ * DNS case-insensitive, IPs compared as addresses). */
+bool		pki_sans_equal_type(const struct pki_sans *a,
+		    const struct pki_sans *b, enum pki_san_type t);
+/* Number of names of type t. */
+size_t		pki_sans_count(const struct pki_sans *, enum pki_san_type t);
+/* JSON array of {"type":"dns","value":"..."} (new reference). */
+json_t		*pki_sans_to_json(const struct pki_sans *);
+
+/* ---- CSR ----------------------------------------------------------- */
+
+/* A parsed CSR whose self-signature has been verified. */
+struct pki_csr {
+	uint8_t		*der;		/* owned: CertificationRequest DER */
+	size_t		 derlen;
+	uint8_t		*spki;		/* owned: SubjectPublicKeyInfo DER */
+	size_t		 spkilen;
+	char		*cn;		/* owned, NULL if no CN */
+	struct pki_sans	 sans;		/* from the extensionRequest */
+	enum pki_key_type keytype;
+	uint8_t		 sha256[32];	/* of der (cnf "x5rt#S256") */
+};
+
+/*
+ * Parses a PEM (or, if der is true, DER) CSR, bounded by DV_MAX_PEM /
+ * DV_MAX_DER, checks the key (EC P-256/P-384, RSA 2048..8192, Ed25519) and
+ * verifies the self-signature (proof of possession).  Returns DV_ERR_BAD_CSR
+ * or DV_ERR_BAD_KEY on failure; *out is new (pki_csr_free).
+ */
+enum dv_rc	pki_csr_parse(const uint8_t *data, size_t len, bool der,
+		    struct pki_csr **out);
+void		pki_csr_free(struct pki_csr *);
+/* Builds and signs a CSR with key k (client side).  *pem is new. */
+enum dv_rc	pki_csr_make(EVP_PKEY *k, const char *cn,
+		    const struct pki_sans *, char **pem);
+
+/* ---- certificates -------------------------------------------------- */
+
+enum dv_rc	pki_cert_from_der(const uint8_t *, size_t, X509 **out);
+/* Reads the first certificate of a PEM text. */
+enum dv_rc	pki_cert_from_pem(const char *, size_t, X509 **out);
+/* Reads every certificate of a PEM bundle (at most max). */
+enum dv_rc	pki_certs_from_pem(const char *, size_t, size_t max,
+		    STACK_OF(X509) **out);
+enum dv_rc	pki_cert_to_pem(X509 *, char **pem);
+enum dv_rc	pki_cert_to_der(X509 *, uint8_t **der, size_t *len);
+void		pki_cert_free(X509 *);
+void		pki_certs_free(STACK_OF(X509) *);
+/* SHA-256 of the DER, lower-case hex (new string). */
+char		*pki_cert_fingerprint(X509 *);
+/* Serial as a decimal string (new) - the store's key, as step-ca. */
+char		*pki_cert_serial_dec(X509 *);
+time_t		 pki_cert_not_before(X509 *);
+time_t		 pki_cert_not_after(X509 *);
+/* Subject CN (new string) or NULL. */
+char		*pki_cert_cn(X509 *);
+/* Subject as one-line RFC 2253 text (new string). */
+char		*pki_cert_subject(X509 *);
+/* SANs of the certificate (appended to *out). */
+enum dv_rc	pki_cert_sans(X509 *, struct pki_sans *out);
+/* The certificate's public key, borrowed. */
+EVP_PKEY	*pki_cert_pubkey0(X509 *);
+/* Provisioner extension (1.3.6.1.4.1.37476.9000.64.1) if present: type and
+ * name (new string).  DV_ERR_NOT_FOUND when absent. */
+enum dv_rc	pki_cert_provisioner(X509 *, int *type, char **name);
+
+/* Normalises "123", "0x7b" or "0X7B" to the decimal string (new). */
+enum dv_rc	pki_serial_normalise(const char *in, char **dec);
+
+/* What an issued certificate must contain. */
+enum pki_ku {
+	PKI_KU_DIGITAL_SIGNATURE = 1 << 0,
+	PKI_KU_KEY_ENCIPHERMENT = 1 << 1,
+	PKI_KU_CERT_SIGN = 1 << 2,
+	PKI_KU_CRL_SIGN = 1 << 3,
+};
+enum pki_eku {
+	PKI_EKU_SERVER_AUTH = 1 << 0,
+	PKI_EKU_CLIENT_AUTH = 1 << 1,
+	PKI_EKU_OCSP_SIGNING = 1 << 2,
+};
+
+struct pki_ext {
+	const char	*oid;		/* borrowed, dotted */
+	bool		 critical;
+	const uint8_t	*der;		/* borrowed: extnValue contents */
+	size_t		 len;
+};
+
+struct pki_profile {
+	const char	*cn;		/* borrowed; NULL: no CN */
+	const X509_NAME	*subject;	/* borrowed; overrides cn (renew) */
+	const struct pki_sans *sans;	/* borrowed; may be NULL */
+	time_t		 not_before;
+	time_t		 not_after;
+	unsigned	 ku;		/* enum pki_ku bits */
+	unsigned	 eku;		/* enum pki_eku bits */
+	bool		 is_ca;
+	int		 path_len;	/* -1: none */
+	const char	*crl_url;	/* borrowed; NULL: no CDP */
+	const char	*ocsp_url;	/* borrowed; NULL: no AIA OCSP */
+	const char	*issuer_url;	/* borrowed; NULL: no AIA caIssuers */
+	int		 prov_type;	/* 0: no provisioner extension */
+	const char	*prov_name;	/* borrowed */
+	const char	*prov_cred;	/* borrowed: credentialID (JWK kid) */
+	const struct pki_ext *ext;	/* borrowed extra extensions */
+	size_t		 next;
+};
+
+/*
+ * Issues a certificate for the public key spki under issuer (NULL issuer:
+ * self-signed, then spki must be the signer's own key).  A random positive
+ * 159-bit serial is chosen.  Writes the new certificate to *out (caller
+ * frees) and its DER to *der (new buffer).
+ */
+enum dv_rc	pki_cert_issue(X509 *issuer, const struct pki_signer *,
+		    const struct pki_profile *, const uint8_t *spki,
+		    size_t spkilen, X509 **out, uint8_t **der, size_t *derlen);
+/*
+ * Renewal (spec/provisioners.md §1.5): a copy of old with a new serial, the
+ * validity [not_before, not_after], a new AKI, and (rekey) the public key
+ * spki instead of the old one when spki != NULL.
+ */
+enum dv_rc	pki_cert_renew(X509 *issuer, const struct pki_signer *,
+		    X509 *old, time_t not_before, time_t not_after,
+		    const uint8_t *spki, size_t spkilen, X509 **out,
+		    uint8_t **der, size_t *derlen);
+
+/* ---- trust --------------------------------------------------------- */
+
+/* A set of trusted roots plus untrusted intermediates. */
+struct pki_trust;
+struct pki_trust *pki_trust_new(void);
+void		pki_trust_free(struct pki_trust *);
+/* Adds a root (up-ref'd). */
+enum dv_rc	pki_trust_add_root(struct pki_trust *, X509 *);
+/* Adds an intermediate that may complete presented chains (up-ref'd). */
+enum dv_rc	pki_trust_add_intermediate(struct pki_trust *, X509 *);
+/* Adds every certificate of a PEM bundle as a root. */
+enum dv_rc	pki_trust_add_roots_pem(struct pki_trust *, const char *,
+		    size_t);
+/*
+ * Verifies leaf with the extra untrusted certificates chain (may be NULL)
+ * to a root of t, at time at (0: now), requiring the EKU bits in eku (0:
+ * any) and, if need_ds, KU digitalSignature.  DV_ERR_UNTRUSTED on failure.
+ */
+enum dv_rc	pki_trust_verify(const struct pki_trust *t, X509 *leaf,
+		    STACK_OF(X509) *chain, time_t at, unsigned eku,
+		    bool need_ds);
+
+/* ---- CRL and OCSP -------------------------------------------------- */
+
+struct pki_revoked {
+	const char	*serial_dec;	/* borrowed */
+	time_t		 revoked_at;
+	int		 reason;	/* RFC 5280 CRLReason, 0..10 */
+};
+
+/*
+ * Builds and signs a CRL v2: CRL number, AKI, thisUpdate/nextUpdate, and a
+ * critical Issuing Distribution Point with idp_url when not NULL.  *der is
+ * new.
+ */
+enum dv_rc	pki_crl_build(X509 *issuer, const struct pki_signer *,
+		    const struct pki_revoked *, size_t n, uint64_t number,
+		    time_t this_update, time_t next_update,
+		    const char *idp_url, uint8_t **der, size_t *derlen);
+/* DER CRL to PEM text (new). */
+enum dv_rc	pki_crl_der_to_pem(const uint8_t *, size_t, char **pem);
+
+/* One CertID of an OCSP request (RFC 6960 §4.1.1). */
+struct pki_ocsp_id {
+	int		 hash_nid;	/* NID of hashAlgorithm */
+	uint8_t		 name_hash[64];
+	uint8_t		 key_hash[64];
+	size_t		 hash_len;
+	char		*serial_dec;	/* owned */
+};
+
+struct pki_ocsp_req {
+	void		*req;		/* owned OCSP_REQUEST */
+	struct pki_ocsp_id *ids;	/* owned */
+	size_t		 nids;
+	bool		 has_nonce;
+};
+
+/* Parses a DER OCSPRequest (bounded by DV_MAX_OCSP_REQ, DV_MAX_OCSP_IDS). */
+enum dv_rc	pki_ocsp_req_parse(const uint8_t *, size_t,
+		    struct pki_ocsp_req **out);
+void		pki_ocsp_req_free(struct pki_ocsp_req *);
+/* True if id names a certificate issued by issuer (name and key hash). */
+bool		pki_ocsp_id_matches(const struct pki_ocsp_id *, X509 *issuer);
+
+enum pki_ocsp_status { PKI_OCSP_GOOD, PKI_OCSP_REVOKED, PKI_OCSP_UNKNOWN };
+
+struct pki_ocsp_answer {
+	enum pki_ocsp_status status;
+	time_t		 revoked_at;
+	int		 reason;
+};
+
+/*
+ * Builds a signed BasicOCSPResponse (responder ID by key hash, the issuer
+ * itself signs) with one SingleResponse per request id, answers[i] for
+ * ids[i], thisUpdate now, nextUpdate now + validity, copying the nonce.
+ */
+enum dv_rc	pki_ocsp_resp_build(X509 *issuer, const struct pki_signer *,
+		    const struct pki_ocsp_req *,
+		    const struct pki_ocsp_answer *, time_t now,
+		    time_t validity, uint8_t **der, size_t *derlen);
+/* An unsigned error response (malformedRequest = 1, internalError = 2,
+ * unauthorized = 6). */
+enum dv_rc	pki_ocsp_resp_error(int status, uint8_t **der, size_t *derlen);
+
+/* ---- encodings ----------------------------------------------------- */
+
+/* Standard (not URL) padded base64; *out new and NUL-terminated. */
+enum dv_rc	pki_b64_encode(const uint8_t *, size_t, char **out);
+enum dv_rc	pki_b64_decode(const char *, size_t, uint8_t **out,
+		    size_t *outlen);
+/* SHA-256 of data into md[32]. */
+void		pki_sha256(const void *data, size_t len, uint8_t md[32]);
+/* Cryptographic random bytes. */
+enum dv_rc	pki_random(void *, size_t);
+
+#endif
