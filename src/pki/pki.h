@@ -352,4 +352,8 @@ void		pki_sha256(const void *data, size_t len, uint8_t md[32]);
 /* Cryptographic random bytes. */
 enum dv_rc	pki_random(void *, size_t);
 
+/* ---- references (authority) ---- */
+/* Takes a reference on x and returns it (free with pki_cert_free). */
+X509		*pki_cert_up_ref(X509 *x);
+
 #endif

@@ -1,0 +1,164 @@
+/*
+ * ca.h - the authorities of devid: for each team an Attestation CA, an
+ * Agent CA and an Account CA, each a root and an issuing intermediate,
+ * with its provisioners, CRL and OCSP (DESIGN §2).
+ *
+ * Knows nothing of HTTP: api/ turns requests into these calls.  Every
+ * issued certificate is durably stored before the caller gets its bytes:
+ * ca_*_prepare() authorizes and signs, ca_commit_submit() stores (group
+ * commit) and calls back; only then may the answer be sent.
+ */
+#ifndef DV_CA_H
+#define DV_CA_H
+
+#include <pthread.h>
+
+#include "base/base.h"
+#include "pki/pki.h"
+#include "provisioner/prov.h"
+#include "signer/signer.h"
+#include "store/store.h"
+
+enum ca_kind { CA_ATTESTATION, CA_AGENT, CA_ACCOUNT, CA__MAX };
+
+const char	*ca_kind_name(enum ca_kind);
+
+struct ca_authority {
+	char		*team;		/* owned */
+	enum ca_kind	 kind;
+	char		*id;		/* owned: "team/kind" */
+	char		*base;		/* owned: "/t/team/kind" */
+	X509		*root;		/* owned */
+	X509		*inter;		/* owned */
+	char		*root_pem;	/* owned */
+	char		*inter_pem;	/* owned */
+	char		*root_sha;	/* owned: hex SHA-256 of root DER */
+	struct pki_signer inter_signer;	/* borrows the ca's signer */
+	struct pki_trust *trust;	/* owned: own root + intermediate */
+	struct prov_set	*provs;		/* owned */
+	char		**auds[PROV__MAX];	/* owned, accepted audiences */
+	size_t		 nauds[PROV__MAX];
+	char		*crl_url;	/* owned */
+	char		*ocsp_url;	/* owned */
+	char		*issuer_url;	/* owned */
+	int64_t		 crl_cache;	/* seconds a CRL is valid */
+	int64_t		 ocsp_validity;	/* seconds an OCSP answer is valid */
+	pthread_mutex_t	 crl_lock;
+	uint8_t		*crl_der;	/* owned: cached, guarded by crl_lock */
+	size_t		 crl_len;
+	time_t		 crl_next;	/* regenerate after this time */
+	struct ca	*ca;		/* borrowed: back pointer */
+};
+
+struct ca {
+	char		*dir;		/* owned: the data folder */
+	json_t		*config;	/* owned */
+	char		*listen;	/* owned: "host:port" */
+	char		**dns;		/* owned: names/IPs the server answers as */
+	size_t		 ndns;
+	int		 port;
+	unsigned	 workers;
+	size_t		 max_body;
+	struct store	*store;		/* owned */
+	struct signer	*signer;	/* owned */
+	struct ca_authority **auths;	/* owned */
+	size_t		 nauths;
+	struct ca_authority *tls_auth;	/* borrowed: issues the TLS cert */
+	int64_t		 tls_dur;
+	time_t		 started;
+};
+
+/* What `devid-ca init` asks for. */
+struct ca_init_opts {
+	const char	*dir;
+	const char	*listen;	/* "127.0.0.1:8443" */
+	const char	*const *dns;	/* extra DNS names / IPs */
+	size_t		 ndns;
+	enum pki_key_type key_type;
+	const char	*team;		/* "default" */
+};
+
+/*
+ * Creates the data folder: password (0600), for each authority a root and an
+ * intermediate with encrypted keys, the JWK admin provisioner (private key
+ * in admin/provisioner.json, 0600), config.json.  Refuses an existing one
+ * (DV_ERR_EXISTS).  Prints nothing; *summary (new JSON) says what was made.
+ */
+enum dv_rc	ca_init_data(const struct ca_init_opts *, json_t **summary);
+
+/*
+ * Loads dir/config.json, starts the signer (process backend: call this
+ * before any thread exists), opens the store and builds the authorities.
+ * *out is new (ca_free).
+ */
+enum dv_rc	ca_open(const char *dir, bool local_signer, struct ca **out);
+void		ca_free(struct ca *);
+
+/* The authority at "/t/{team}/{kind}" or NULL. */
+struct ca_authority *ca_find(struct ca *, const char *team, const char *kind);
+
+/* The server's TLS certificate: new key, chain PEM (leaf, intermediate) and
+ * key PEM (new strings), valid for ca->tls_dur, for every ca->dns name. */
+enum dv_rc	ca_tls_issue(struct ca *, char **chain_pem, char **key_pem,
+		    time_t *not_after);
+
+/* A certificate signed and waiting to be stored. */
+struct ca_issue {
+	struct ca_authority *auth;	/* borrowed */
+	X509		*cert;		/* owned */
+	uint8_t		*der;		/* owned */
+	size_t		 derlen;
+	struct store_cert row;		/* strings owned */
+	struct store_audit audit;	/* strings owned */
+	char		*token_id;	/* owned, may be NULL */
+	time_t		 token_exp;
+	char		*actor;		/* owned */
+	char		*request_id;	/* owned */
+	char		*detail;	/* owned */
+	enum dv_rc	 rc;		/* result of the commit */
+};
+void		ca_issue_free(struct ca_issue *);
+
+/* POST /1.0/sign (spec §1.4, §1.10).  nb/na may be NULL. */
+enum dv_rc	ca_sign_prepare(struct ca_authority *, const char *csr_pem,
+		    const char *ott, const char *nb, const char *na,
+		    const char *request_id, struct ca_issue **out);
+/*
+ * POST /1.0/renew and /1.0/rekey (spec §1.5, §1.6).  Authenticated either
+ * by mTLS (peer != NULL, verified here against the authority) or by a
+ * bearer x5cInsecure token (bearer != NULL).  csr_pem != NULL means rekey.
+ */
+enum dv_rc	ca_renew_prepare(struct ca_authority *, X509 *peer,
+		    STACK_OF(X509) *peer_chain, const char *bearer,
+		    const char *csr_pem, const char *request_id,
+		    struct ca_issue **out);
+/* Stores iss durably (group commit) and then calls done(arg, rc) from the
+ * committer thread. */
+void		ca_commit_submit(struct ca *, struct ca_issue *iss,
+		    store_done_fn done, void *arg);
+
+/* The answer: {"crt","ca","certChain","tlsOptions"} (new reference). */
+json_t		*ca_issue_response(const struct ca_issue *);
+
+/* POST /1.0/revoke (spec §1.7).  Returns when durable. */
+struct ca_revoke_req {
+	const char	*serial;
+	const char	*ott;		/* NULL/"": mTLS */
+	int		 reason_code;
+	const char	*reason;
+	bool		 passive;
+	X509		*peer;		/* borrowed, may be NULL */
+	STACK_OF(X509)	*peer_chain;
+	const char	*request_id;
+};
+enum dv_rc	ca_revoke(struct ca_authority *, const struct ca_revoke_req *);
+
+/* Current CRL (DER, new buffer), regenerated when stale or after a
+ * revocation. */
+enum dv_rc	ca_crl_get(struct ca_authority *, uint8_t **der, size_t *len,
+		    time_t *next_update);
+/* Answers an OCSP request (DER in, DER out). */
+enum dv_rc	ca_ocsp_answer(struct ca_authority *, const uint8_t *req,
+		    size_t len, uint8_t **resp, size_t *resplen);
+
+#endif

@@ -1,0 +1,18 @@
+/* ca_int.h - shared internals of src/authority (rule 1). */
+#ifndef DV_CA_INT_H
+#define DV_CA_INT_H
+
+#include "ca.h"
+
+/* Resolves a path of the config relative to the data folder (new). */
+char	*ca_path(const struct ca *, const char *rel);
+
+/* Builds and signs the leaf for iss (profile filled by the caller). */
+enum dv_rc	ca_issue_sign(struct ca_authority *, const struct pki_profile *,
+		    const uint8_t *spki, size_t spkilen, struct ca_issue *iss);
+/* Issues under the authority with old as template (renew/rekey). */
+enum dv_rc	ca_issue_renew(struct ca_authority *, X509 *old,
+		    time_t nb, time_t na, const uint8_t *spki, size_t spkilen,
+		    struct ca_issue *iss);
+
+#endif
