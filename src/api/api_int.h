@@ -1,0 +1,17 @@
+/* api_int.h - internals shared by the files of src/api (rule 1). */
+#ifndef DV_API_INT_H
+#define DV_API_INT_H
+
+#include "api.h"
+
+/* The request body as a strict JSON object (limits.h bounds). */
+enum dv_rc	api_body_json(struct http_req *, json_t **out);
+/* Fixed client-facing texts for a failure code. */
+const char	*api_body_detail(enum dv_rc);
+const char	*api_sign_detail(enum dv_rc);
+const char	*api_revoke_detail(enum dv_rc);
+/* The step-ca API of one authority; rest is the path after its base. */
+void		api_ca_route(struct http_req *, struct ca_authority *,
+		    const char *rest);
+
+#endif

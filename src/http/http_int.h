@@ -1,0 +1,15 @@
+/* http_int.h - internals shared by http.c and tls.c (rule 1). */
+#ifndef DV_HTTP_INT_H
+#define DV_HTTP_INT_H
+
+#include <openssl/ssl.h>
+
+#include "http.h"
+
+/* A server SSL_CTX for chain/key (PEM): TLS 1.2+, client certificates
+ * requested and accepted unverified.  *out is new. */
+enum dv_rc	tls_ctx_new(const char *chain, const char *key, SSL_CTX **out);
+/* Logs and clears the OpenSSL error queue. */
+void		tls_log_errors(const char *event);
+
+#endif

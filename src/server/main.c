@@ -1,0 +1,265 @@
+/*
+ * main.c - devid-ca: `init` creates a data folder, `serve` runs the CAs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: devid-ca init [--data DIR] [--listen HOST:PORT] "
+	    "[--dns NAME]... [--key-type p256|p384|rsa3072] [--team NAME]\n"
+	    "       devid-ca serve [--data DIR] [--local-signer] "
+	    "[--log-level debug|info|warn|err]\n"
+	    "       devid-ca version\n"
+	    "\n"
+	    "init   creates DIR (default ./var/devid): for team 'default' an\n"
+	    "       attestation, an agent and an account authority (root +\n"
+	    "       intermediate each, keys encrypted at rest), the admin JWK\n"
+	    "       provisioner and config.json.\n"
+	    "serve  serves HTTPS on the configured address until SIGINT or\n"
+	    "       SIGTERM.\n", f);
+}
+
+static int
+cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "dns", required_argument, NULL, 'n' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "team", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ca_init_opts o;
+	const char **dns = NULL;
+	json_t *sum = NULL;
+	char *text;
+	enum dv_rc rc;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = "var/devid";
+	o.listen = "127.0.0.1:8443";
+	o.key_type = PKI_KEY_P256;
+	o.team = "default";
+	while ((c = getopt_long(argc, argv, "d:l:n:k:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.dir = optarg;
+			break;
+		case 'l':
+			o.listen = optarg;
+			break;
+		case 'n':
+			dns = xrealloc(dns, (o.ndns + 1) * sizeof(*dns));
+			dns[o.ndns++] = optarg;
+			break;
+		case 'k':
+			if (pki_key_type_parse(optarg, &o.key_type) != DV_OK) {
+				fprintf(stderr, "devid-ca init: unknown key type "
+				    "'%s' (use p256, p384 or rsa3072)\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			o.team = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	o.dns = dns;
+	if ((rc = ca_init_data(&o, &sum)) != DV_OK) {
+		fprintf(stderr, "devid-ca init: %s%s\n", dv_rc_str(rc),
+		    rc == DV_ERR_EXISTS ? " (the data folder is already "
+		    "initialised; serve it, or choose another --data)" : "");
+		free(dns);
+		return 1;
+	}
+	text = json_dumps(sum, JSON_INDENT(2));
+	printf("%s\n", text);
+	free(text);
+	json_decref(sum);
+	free(dns);
+	return 0;
+}
+
+static void
+banner(struct ca *ca, int port)
+{
+	size_t i;
+
+	printf("devid-ca %s serving https://%s:%d\n", DEVID_VERSION,
+	    ca->dns[0], port);
+	for (i = 0; i < ca->nauths; i++)
+		printf("  %-22s https://%s:%d%s  root sha256 %s\n",
+		    ca->auths[i]->id, ca->dns[0], port, ca->auths[i]->base,
+		    ca->auths[i]->root_sha);
+	printf("  TLS roots: %s/certs/roots.pem\n", ca->dir);
+	printf("  admin credentials: %s/admin/provisioner.json\n", ca->dir);
+	fflush(stdout);
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "local-signer", no_argument, NULL, 'L' },
+		{ "log-level", required_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dir = "var/devid";
+	struct http_server *srv = NULL;
+	struct http_config hc;
+	struct ca *ca = NULL;
+	char *chain = NULL, *key = NULL;
+	time_t tls_exp, tls_nb, now, last_gc = 0;
+	bool local = false;
+	sigset_t set;
+	int c, sig, ret = 1;
+	enum dv_rc rc;
+
+	while ((c = getopt_long(argc, argv, "d:Lv:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'L':
+			local = true;
+			break;
+		case 'v':
+			if (strcmp(optarg, "debug") == 0)
+				log_init(LOG_DEBUG, 2);
+			else if (strcmp(optarg, "warn") == 0)
+				log_init(LOG_WARN, 2);
+			else if (strcmp(optarg, "err") == 0)
+				log_init(LOG_ERR, 2);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	/* Signals are taken by sigtimedwait below, in this thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* The signer process is forked here, before any thread exists. */
+	if ((rc = ca_open(dir, local, &ca)) != DV_OK) {
+		fprintf(stderr, "devid-ca serve: cannot open %s: %s (run "
+		    "`devid-ca init --data %s` first?)\n", dir, dv_rc_str(rc),
+		    dir);
+		return 1;
+	}
+	if ((rc = ca_tls_issue(ca, &chain, &key, &tls_exp)) != DV_OK) {
+		fprintf(stderr, "devid-ca serve: cannot issue the TLS "
+		    "certificate: %s\n", dv_rc_str(rc));
+		goto out;
+	}
+	tls_nb = dv_now();
+	memset(&hc, 0, sizeof(hc));
+	hc.listen = ca->listen;
+	hc.workers = ca->workers;
+	hc.max_body = ca->max_body;
+	hc.handler = api_handle;
+	hc.arg = ca;
+	hc.chain_pem = chain;
+	hc.key_pem = key;
+	if ((rc = http_server_start(&hc, &srv)) != DV_OK) {
+		fprintf(stderr, "devid-ca serve: cannot listen on %s: %s\n",
+		    ca->listen, dv_rc_str(rc));
+		goto out;
+	}
+	explicit_bzero(key, strlen(key));
+	banner(ca, http_server_port(srv));
+	log_msg(LOG_INFO, "server.start", "{s:s,s:i}", "listen", ca->listen,
+	    "workers", (int)ca->workers);
+
+	for (;;) {
+		struct timespec ts = { 30, 0 };
+
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		now = dv_now();
+		/* Renew the TLS certificate after two thirds of its life. */
+		if (now > tls_nb + (tls_exp - tls_nb) * 2 / 3) {
+			free(chain);
+			free(key);
+			chain = key = NULL;
+			if (ca_tls_issue(ca, &chain, &key, &tls_exp) == DV_OK &&
+			    http_server_set_cert(srv, chain, key) == DV_OK) {
+				tls_nb = now;
+				log_msg(LOG_INFO, "tls.renewed", NULL);
+			} else
+				log_msg(LOG_ERR, "tls.renew_failed", NULL);
+			if (key != NULL)
+				explicit_bzero(key, strlen(key));
+		}
+		if (now - last_gc > 3600) {
+			(void)store_tokens_expire(ca->store, now - DV_TOKEN_LEEWAY);
+			last_gc = now;
+		}
+	}
+	log_msg(LOG_INFO, "server.stop", NULL);
+	ret = 0;
+out:
+	http_server_stop(srv);
+	ca_free(ca);
+	free(chain);
+	free(key);
+	return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (pki_init() != DV_OK) {
+		fprintf(stderr, "devid-ca: OpenSSL initialisation failed\n");
+		return 1;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0) {
+		printf("devid-ca %s\n", DEVID_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "devid-ca: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
