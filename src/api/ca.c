@@ -224,39 +224,70 @@ issue_commit(struct http_req *q, struct ca_authority *a, struct ca_issue *iss)
 	ca_commit_submit(a->ca, iss, issue_stored, c);
 }
 
-static void
-post_sign(struct http_req *q, struct ca_authority *a)
+enum dv_rc
+api_sign_req_parse(const uint8_t *body, size_t len, struct api_sign_req *r,
+    const char **detail)
 {
-	const char *csr = NULL, *ott = NULL, *nb = NULL, *na = NULL;
-	json_t *body = NULL, *td = NULL;
-	struct ca_issue *iss = NULL;
+	json_t *td = NULL;
 	json_error_t err;
 	enum dv_rc rc;
 
-	if ((rc = api_body_json(q, &body)) != DV_OK) {
+	memset(r, 0, sizeof(*r));
+	*detail = NULL;
+	if (len == 0) {
+		*detail = api_body_detail(DV_ERR_MALFORMED);
+		return DV_ERR_MALFORMED;
+	}
+	if ((rc = json_parse_strict(body, len, DV_MAX_BODY_CEILING, &r->doc))
+	    != DV_OK) {
+		*detail = api_body_detail(rc);
+		return rc;
+	}
+	if (json_unpack_ex(r->doc, &err, JSON_STRICT, "{s?s,s?s,s?s,s?s,s?o}",
+	    "csr", &r->csr, "ott", &r->ott, "notBefore", &r->not_before,
+	    "notAfter", &r->not_after, "templateData", &td) != 0) {
+		*detail = "unexpected or mistyped member in the sign request";
+		rc = DV_ERR_MALFORMED;
+	} else if (r->csr == NULL || r->csr[0] == '\0') {
+		*detail = "missing csr";
+		rc = DV_ERR_MALFORMED;
+	} else if (r->ott == NULL || r->ott[0] == '\0') {
+		*detail = "missing ott";
+		rc = DV_ERR_MALFORMED;
+	}
+	if (rc != DV_OK)
+		api_sign_req_clear(r);
+	return rc;
+}
+
+void
+api_sign_req_clear(struct api_sign_req *r)
+{
+	json_decref(r->doc);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+post_sign(struct http_req *q, struct ca_authority *a)
+{
+	struct api_sign_req r;
+	struct ca_issue *iss = NULL;
+	const char *detail;
+	const uint8_t *b;
+	size_t len;
+	enum dv_rc rc;
+
+	if ((rc = http_req_body(q, &b, &len)) != DV_OK) {
 		http_reply_problem(q, rc, api_body_detail(rc));
 		return;
 	}
-	if (json_unpack_ex(body, &err, JSON_STRICT, "{s?s,s?s,s?s,s?s,s?o}",
-	    "csr", &csr, "ott", &ott, "notBefore", &nb, "notAfter", &na,
-	    "templateData", &td) != 0) {
-		json_decref(body);
-		http_reply_problem(q, DV_ERR_MALFORMED,
-		    "unexpected or mistyped member in the sign request");
+	if ((rc = api_sign_req_parse(b, len, &r, &detail)) != DV_OK) {
+		http_reply_problem(q, rc, detail);
 		return;
 	}
-	if (csr == NULL || csr[0] == '\0') {
-		json_decref(body);
-		http_reply_problem(q, DV_ERR_MALFORMED, "missing csr");
-		return;
-	}
-	if (ott == NULL || ott[0] == '\0') {
-		json_decref(body);
-		http_reply_problem(q, DV_ERR_MALFORMED, "missing ott");
-		return;
-	}
-	rc = ca_sign_prepare(a, csr, ott, nb, na, http_req_id(q), &iss);
-	json_decref(body);
+	rc = ca_sign_prepare(a, r.csr, r.ott, r.not_before, r.not_after,
+	    http_req_id(q), &iss);
+	api_sign_req_clear(&r);
 	if (rc != DV_OK) {
 		http_reply_problem(q, rc, api_sign_detail(rc));
 		return;
