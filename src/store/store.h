@@ -13,6 +13,11 @@
  * operation in its own savepoint so a failed one does not undo the others.
  * The _submit variants return at once and call done(arg, rc) from the
  * committer thread after the commit reached disk; the plain variants wait.
+ * done must not call back into the store's blocking functions (it runs on
+ * the committer) and should return quickly: the next batch waits for it.
+ * Once store_close() has begun, submissions fail at once, in the caller's
+ * thread, with DV_ERR_UNAVAILABLE.  Reads use pooled connections of their
+ * own and never wait for the committer.
  */
 #ifndef DV_STORE_H
 #define DV_STORE_H
@@ -120,7 +125,21 @@ enum dv_rc	store_cert_count(struct store *, uint64_t *out);
 /* Deletes used-token rows whose expiry passed before t. */
 enum dv_rc	store_tokens_expire(struct store *, time_t t);
 
-/* Runs the engine's integrity check (SQLite PRAGMA integrity_check). */
+/*
+ * Runs the engine's integrity check (SQLite PRAGMA integrity_check), then
+ * recomputes the audit hash chain (store.c describes the canonical row):
+ * DV_ERR_STORE, logged, on the first finding.
+ */
 enum dv_rc	store_check(struct store *);
+
+/* Counters since store_open(), for tests and metrics. */
+struct store_stats {
+	uint64_t	 commits;	/* write transactions committed */
+	uint64_t	 ops;		/* operations run by the committer */
+	uint64_t	 batch_max;	/* most operations in one transaction */
+	int		 schema_version; /* after the migrations of open */
+};
+/* Copies the counters into *out. */
+void		store_stats(struct store *, struct store_stats *out);
 
 #endif

@@ -1,0 +1,1323 @@
+/*
+ * store.c - the engine-independent half of the store (store.h): URL
+ * parsing, schema migrations, the committer thread with group commit, the
+ * typed operations and their SQL, the audit hash chain.  The engine sits
+ * behind struct store_driver (store_int.h).
+ *
+ * Threads.  One committer thread owns the write connection.  Submitters
+ * copy their operation into a queue (mutex + condvar) and return; the
+ * committer takes everything queued (at most DV_MAX_COMMIT_BATCH), runs it
+ * in one write transaction with each operation inside its own savepoint,
+ * commits once (one fsync for the whole batch) and only then calls every
+ * operation's done callback.  Readers take a connection from a pool that
+ * grows to the number of threads reading at once; with WAL they read the
+ * last committed state and never wait for the committer.
+ *
+ * Audit chain.  Row n stores prev_hash = hash of row n-1 (32 zero bytes for
+ * row 1) and hash = SHA-256(prev_hash || canonical row n), both as
+ * lower-case hex.  The canonical row is, in this order: id and time as
+ * 8-byte big-endian two's complement, then actor, action, object,
+ * request_id and detail, each as a 4-byte big-endian length followed by the
+ * bytes, or 0xffffffff alone for NULL.  store_check() recomputes the chain.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pki/pki.h"
+#include "store.h"
+#include "store_int.h"
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define STORE_HASH_LEN	32
+/* The one savepoint name; operations never nest. */
+#define STORE_SP	"dv_op"
+
+/*
+ * Versioned schema: migration i brings the schema from version i to i + 1,
+ * in one transaction with the update of schema_version.  Append only: a
+ * released migration is never edited.  Times are Unix seconds.
+ */
+static const char *const store_migrations[] = {
+	/* 1: certificates, revocations, one-time tokens, CRL numbers, audit */
+	"CREATE TABLE certificates ("
+	"  serial TEXT PRIMARY KEY,"
+	"  authority TEXT NOT NULL,"
+	"  provisioner TEXT,"
+	"  subject TEXT NOT NULL,"
+	"  sans TEXT,"
+	"  not_before BIGINT NOT NULL,"
+	"  not_after BIGINT NOT NULL,"
+	"  der BLOB NOT NULL,"
+	"  renewed_from TEXT,"
+	"  created_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX certificates_authority ON certificates (authority);"
+	"CREATE TABLE revocations ("
+	"  serial TEXT PRIMARY KEY REFERENCES certificates (serial),"
+	"  authority TEXT NOT NULL,"
+	"  reason_code INTEGER NOT NULL,"
+	"  reason TEXT,"
+	"  revoked_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX revocations_authority ON revocations (authority);"
+	"CREATE TABLE used_tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  expires_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX used_tokens_expires ON used_tokens (expires_at);"
+	"CREATE TABLE crl_numbers ("
+	"  authority TEXT PRIMARY KEY,"
+	"  number BIGINT NOT NULL"
+	");"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time BIGINT NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  object TEXT,"
+	"  request_id TEXT,"
+	"  detail TEXT,"
+	"  prev_hash TEXT NOT NULL,"
+	"  hash TEXT NOT NULL"
+	");",
+};
+
+/* Every statement store.c runs, prepared once per connection. */
+enum store_q {
+	STORE_Q_VERSION_GET,
+	STORE_Q_VERSION_CLEAR,
+	STORE_Q_VERSION_SET,
+	STORE_Q_TOKEN_USE,
+	STORE_Q_TOKENS_EXPIRE,
+	STORE_Q_CERT_INSERT,
+	STORE_Q_CERT_EXISTS,
+	STORE_Q_CERT_GET,
+	STORE_Q_CERT_COUNT,
+	STORE_Q_REVOKE_INSERT,
+	STORE_Q_REVOKED_LIST,
+	STORE_Q_CRL_NEXT,
+	STORE_Q_AUDIT_LAST,
+	STORE_Q_AUDIT_INSERT,
+	STORE_Q_AUDIT_ALL,
+	STORE_Q__MAX
+};
+
+/* Columns of a certificate row, as store_cert_row() reads them. */
+#define STORE_CERT_COLS							\
+	"c.serial, c.authority, c.provisioner, c.subject, c.sans, "	\
+	"c.not_before, c.not_after, c.der, c.renewed_from, "		\
+	"r.serial, r.revoked_at, r.reason_code, r.reason"
+
+static const char *const store_sql[STORE_Q__MAX] = {
+	[STORE_Q_VERSION_GET] =
+	    "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+	[STORE_Q_VERSION_CLEAR] = "DELETE FROM schema_version",
+	[STORE_Q_VERSION_SET] =
+	    "INSERT INTO schema_version (version) VALUES ($1)",
+	[STORE_Q_TOKEN_USE] =
+	    "INSERT INTO used_tokens (id, expires_at) VALUES ($1, $2)",
+	[STORE_Q_TOKENS_EXPIRE] = "DELETE FROM used_tokens WHERE expires_at < $1",
+	[STORE_Q_CERT_INSERT] =
+	    "INSERT INTO certificates (serial, authority, provisioner, "
+	    "subject, sans, not_before, not_after, der, renewed_from, "
+	    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+	[STORE_Q_CERT_EXISTS] =
+	    "SELECT 1 FROM certificates WHERE serial = $1 AND authority = $2",
+	[STORE_Q_CERT_GET] =
+	    "SELECT " STORE_CERT_COLS " FROM certificates c "
+	    "LEFT JOIN revocations r ON r.serial = c.serial "
+	    "WHERE c.serial = $1",
+	[STORE_Q_CERT_COUNT] = "SELECT COUNT(*) FROM certificates",
+	[STORE_Q_REVOKE_INSERT] =
+	    "INSERT INTO revocations (serial, authority, reason_code, reason, "
+	    "revoked_at) VALUES ($1, $2, $3, $4, $5)",
+	/* decimal serials without leading zeros: shorter is smaller */
+	[STORE_Q_REVOKED_LIST] =
+	    "SELECT " STORE_CERT_COLS " FROM revocations r "
+	    "JOIN certificates c ON c.serial = r.serial "
+	    "WHERE r.authority = $1 AND c.not_after > $2 "
+	    "ORDER BY LENGTH(c.serial), c.serial",
+	[STORE_Q_CRL_NEXT] =
+	    "INSERT INTO crl_numbers (authority, number) VALUES ($1, 1) "
+	    "ON CONFLICT (authority) DO UPDATE "
+	    "SET number = crl_numbers.number + 1 RETURNING number",
+	[STORE_Q_AUDIT_LAST] =
+	    "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+	[STORE_Q_AUDIT_INSERT] =
+	    "INSERT INTO audit (id, time, actor, action, object, request_id, "
+	    "detail, prev_hash, hash) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	[STORE_Q_AUDIT_ALL] =
+	    "SELECT id, time, actor, action, object, request_id, detail, "
+	    "prev_hash, hash FROM audit ORDER BY id",
+};
+
+/* One connection with its prepared statements. */
+struct store_db {
+	const struct store_driver *drv;		/* borrowed, static */
+	struct store_conn *conn;		/* owned */
+	struct store_stmt *stmt[STORE_Q__MAX];	/* owned, prepared lazily */
+	struct store_db	*next;			/* reader pool link */
+};
+
+enum store_op_type {
+	STORE_OP_ISSUE,
+	STORE_OP_REVOKE,
+	STORE_OP_TOKEN,
+	STORE_OP_CRL_NEXT,
+	STORE_OP_EXPIRE,
+	STORE_OP__MAX
+};
+
+static const char *const store_op_names[STORE_OP__MAX] = {
+	[STORE_OP_ISSUE] = "issue",
+	[STORE_OP_REVOKE] = "revoke",
+	[STORE_OP_TOKEN] = "token",
+	[STORE_OP_CRL_NEXT] = "crl_next",
+	[STORE_OP_EXPIRE] = "tokens_expire",
+};
+
+/* A queued write; every pointer is owned unless said otherwise. */
+struct store_op {
+	enum store_op_type type;
+	char		*token_id;	/* NULL: no token */
+	time_t		 token_exp;
+	/*
+	 * ISSUE: the certificate.  REVOKE: serial, authority, reason_code,
+	 * reason, revoked_at.  CRL_NEXT: authority.  EXPIRE: not_after is
+	 * the cut-off time.
+	 */
+	struct store_cert cert;
+	bool		 has_audit;
+	char		*actor;
+	char		*action;
+	char		*object;
+	char		*request_id;
+	char		*detail;
+	uint64_t	*result;	/* CRL_NEXT: borrowed from the waiter */
+	store_done_fn	 done;
+	void		*arg;
+	enum dv_rc	 rc;
+	struct store_op	*next;		/* queue link */
+};
+
+struct store {
+	const struct store_driver *drv;	/* borrowed, static */
+	char		*target;	/* owned: URL without scheme */
+	struct store_db	*writer;	/* owned; the committer's only */
+
+	pthread_mutex_t	 mu;		/* queue, stopping, stats */
+	pthread_cond_t	 cv;		/* queue not empty, or stopping */
+	struct store_op	*head;		/* owned queue */
+	struct store_op	*tail;
+	bool		 stopping;
+	struct store_stats stats;
+	pthread_t	 committer;
+
+	pthread_mutex_t	 wait_mu;	/* guards struct store_wait */
+
+	pthread_mutex_t	 pool_mu;
+	struct store_db	*pool;		/* owned idle reader connections */
+
+	/* committer only: the chain head of the open transaction */
+	int64_t		 audit_id;
+	uint8_t		 audit_hash[STORE_HASH_LEN];
+};
+
+/* ---- statements ---------------------------------------------------- */
+
+static void
+store_db_free(struct store_db *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < nitems(db->stmt); i++)
+		db->drv->finalize(db->stmt[i]);
+	db->drv->close(db->conn);
+	free(db);
+}
+
+static enum dv_rc
+store_db_open(const struct store_driver *drv, const char *target,
+    enum store_role role, struct store_db **out)
+{
+	struct store_db *db;
+	enum dv_rc rc;
+
+	*out = NULL;
+	db = xcalloc(1, sizeof(*db));
+	db->drv = drv;
+	if ((rc = drv->open(target, role, &db->conn)) != DV_OK) {
+		free(db);
+		return rc;
+	}
+	*out = db;
+	return DV_OK;
+}
+
+/*
+ * Binds the arguments described by types to $1, $2, ... and runs the first
+ * step of statement q: 't' is a const char * (NULL binds NULL), 'i' an
+ * int64_t, 'b' a const void * followed by a size_t.  On STORE_STEP_ROW the
+ * statement is left open in *stp for more steps and the caller resets it;
+ * on any other result it has been reset already.
+ */
+static enum store_step
+store_run(struct store_db *db, enum store_q q, struct store_stmt **stp,
+    const char *types, ...)
+{
+	const struct store_driver *d = db->drv;
+	struct store_stmt *st;
+	enum store_step r;
+	const void *p;
+	va_list ap;
+	int i;
+
+	if (stp != NULL)
+		*stp = NULL;
+	if (db->stmt[q] == NULL &&
+	    d->prepare(db->conn, store_sql[q], &db->stmt[q]) != DV_OK)
+		return STORE_STEP_ERROR;
+	st = db->stmt[q];
+	va_start(ap, types);
+	for (i = 0; types[i] != '\0'; i++) {
+		switch (types[i]) {
+		case 't':
+			d->bind_text(st, i + 1, va_arg(ap, const char *));
+			break;
+		case 'i':
+			d->bind_int64(st, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'b':
+			p = va_arg(ap, const void *);
+			d->bind_blob(st, i + 1, p, va_arg(ap, size_t));
+			break;
+		default:
+			abort();
+		}
+	}
+	va_end(ap);
+	r = d->step(st);
+	if (r == STORE_STEP_ROW && stp != NULL)
+		*stp = st;
+	else
+		d->reset(st);
+	return r;
+}
+
+/*
+ * Maps the result of a statement that returns no row.  unique is the code
+ * of a UNIQUE violation, which is an expected outcome (token replayed,
+ * second revocation) and logged here at warning level naming what.
+ */
+static enum dv_rc
+store_step_rc(enum store_step r, enum dv_rc unique, const char *what,
+    const char *key)
+{
+	switch (r) {
+	case STORE_STEP_DONE:
+		return DV_OK;
+	case STORE_STEP_UNIQUE:
+		log_msg(LOG_WARN, "store.conflict", "{s:s,s:s?,s:s}", "what",
+		    what, "key", key, "result", dv_rc_str(unique));
+		return unique;
+	case STORE_STEP_FOREIGN:
+		log_msg(LOG_WARN, "store.conflict", "{s:s,s:s?,s:s}", "what",
+		    what, "key", key, "result", "missing referenced row");
+		return DV_ERR_NOT_FOUND;
+	case STORE_STEP_ERROR:
+		return DV_ERR_STORE;	/* logged by the driver */
+	default:
+		log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "what", what,
+		    "error", "unexpected row");
+		return DV_ERR_INTERNAL;
+	}
+}
+
+/* ---- audit chain --------------------------------------------------- */
+
+static void
+store_put_u32(struct buf *b, uint32_t v)
+{
+	uint8_t p[4] = { v >> 24, v >> 16, v >> 8, v };
+
+	buf_append(b, p, sizeof(p));
+}
+
+static void
+store_put_i64(struct buf *b, int64_t v)
+{
+	uint64_t u = (uint64_t)v;
+	uint8_t p[8];
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (uint8_t)(u >> (56 - 8 * i));
+	buf_append(b, p, sizeof(p));
+}
+
+static void
+store_put_str(struct buf *b, const char *s)
+{
+	size_t n;
+
+	if (s == NULL) {
+		store_put_u32(b, UINT32_MAX);
+		return;
+	}
+	n = strlen(s);
+	store_put_u32(b, (uint32_t)n);
+	buf_append(b, s, n);
+}
+
+/* The hash of one audit row (see the top of this file). */
+static void
+store_audit_hash(const uint8_t prev[STORE_HASH_LEN], int64_t id, int64_t t,
+    const char *const text[5], uint8_t md[STORE_HASH_LEN])
+{
+	struct buf b = { 0 };
+	size_t i;
+
+	buf_append(&b, prev, STORE_HASH_LEN);
+	store_put_i64(&b, id);
+	store_put_i64(&b, t);
+	for (i = 0; i < 5; i++)
+		store_put_str(&b, text[i]);
+	pki_sha256(b.data, b.len, md);
+	buf_free(&b);
+}
+
+/* Reads the chain head into s->audit_id and s->audit_hash. */
+static enum dv_rc
+store_audit_load(struct store *s)
+{
+	struct store_stmt *st;
+	enum store_step r;
+	const char *hex;
+	uint8_t *h = NULL;
+	size_t hlen;
+	enum dv_rc rc = DV_OK;
+
+	s->audit_id = 0;
+	memset(s->audit_hash, 0, sizeof(s->audit_hash));
+	r = store_run(s->writer, STORE_Q_AUDIT_LAST, &st, "");
+	if (r == STORE_STEP_DONE)
+		return DV_OK;
+	if (r != STORE_STEP_ROW)
+		return DV_ERR_STORE;
+	s->audit_id = s->drv->col_int64(st, 0);
+	hex = s->drv->col_text(st, 1);
+	if (hex == NULL || hex_decode(hex, &h, &hlen) != DV_OK ||
+	    hlen != STORE_HASH_LEN) {
+		log_msg(LOG_ERR, "store.audit", "{s:s,s:I}", "error",
+		    "bad hash in last row", "id", (json_int_t)s->audit_id);
+		rc = DV_ERR_STORE;
+	} else
+		memcpy(s->audit_hash, h, STORE_HASH_LEN);
+	s->drv->reset(st);
+	free(h);
+	return rc;
+}
+
+/* Appends the op's audit row to the chain (committer, in a transaction). */
+static enum dv_rc
+store_audit_append(struct store *s, const struct store_op *op)
+{
+	const char *text[5] = { op->actor, op->action, op->object,
+	    op->request_id, op->detail };
+	uint8_t md[STORE_HASH_LEN];
+	char *prev, *hash;
+	int64_t id, t;
+	enum dv_rc rc;
+
+	id = s->audit_id + 1;
+	t = (int64_t)dv_now();
+	store_audit_hash(s->audit_hash, id, t, text, md);
+	prev = hex_encode(s->audit_hash, STORE_HASH_LEN);
+	hash = hex_encode(md, STORE_HASH_LEN);
+	rc = store_step_rc(store_run(s->writer, STORE_Q_AUDIT_INSERT, NULL,
+	    "iittttttt", id, t, op->actor, op->action, op->object,
+	    op->request_id, op->detail, prev, hash), DV_ERR_STORE,
+	    "audit", NULL);
+	if (rc == DV_OK) {
+		s->audit_id = id;
+		memcpy(s->audit_hash, md, STORE_HASH_LEN);
+	}
+	free(hash);
+	free(prev);
+	return rc;
+}
+
+/* Recomputes the whole chain on a reader connection. */
+static enum dv_rc
+store_audit_verify(struct store_db *db)
+{
+	const struct store_driver *d = db->drv;
+	uint8_t prev[STORE_HASH_LEN] = { 0 }, md[STORE_HASH_LEN];
+	const char *text[5], *ph, *h, *why = NULL;
+	struct store_stmt *st;
+	enum store_step r;
+	char *prevhex, *hashhex;
+	int64_t id = 0, want = 1;
+	size_t i;
+
+	r = store_run(db, STORE_Q_AUDIT_ALL, &st, "");
+	for (; r == STORE_STEP_ROW && why == NULL; want++) {
+		id = d->col_int64(st, 0);
+		for (i = 0; i < 5; i++)
+			text[i] = d->col_text(st, (int)i + 2);
+		ph = d->col_text(st, 7);
+		h = d->col_text(st, 8);
+		store_audit_hash(prev, id, d->col_int64(st, 1), text, md);
+		prevhex = hex_encode(prev, STORE_HASH_LEN);
+		hashhex = hex_encode(md, STORE_HASH_LEN);
+		if (id != want)
+			why = "id out of sequence";
+		else if (ph == NULL || strcmp(ph, prevhex) != 0)
+			why = "prev_hash differs from the previous row's hash";
+		else if (h == NULL || strcmp(h, hashhex) != 0)
+			why = "hash differs from the row's contents";
+		free(prevhex);
+		free(hashhex);
+		memcpy(prev, md, STORE_HASH_LEN);
+		if (why == NULL)
+			r = d->step(st);
+	}
+	if (st != NULL)
+		d->reset(st);
+	if (why != NULL) {
+		log_msg(LOG_ERR, "store.audit", "{s:s,s:I}", "error", why,
+		    "id", (json_int_t)id);
+		return DV_ERR_STORE;
+	}
+	return r == STORE_STEP_DONE ? DV_OK : DV_ERR_STORE;
+}
+
+/* ---- operations (committer thread, inside a savepoint) -------------- */
+
+static enum dv_rc
+store_token_insert(struct store_db *w, const char *id, time_t exp)
+{
+	return store_step_rc(store_run(w, STORE_Q_TOKEN_USE, NULL, "ti", id,
+	    (int64_t)exp), DV_ERR_TOKEN_REUSED, "token", id);
+}
+
+static enum dv_rc
+store_op_issue(struct store *s, struct store_op *op)
+{
+	const struct store_cert *c = &op->cert;
+
+	return store_step_rc(store_run(s->writer, STORE_Q_CERT_INSERT, NULL,
+	    "tttttiibti", c->serial, c->authority, c->provisioner, c->subject,
+	    c->sans, (int64_t)c->not_before, (int64_t)c->not_after,
+	    (const void *)c->der, c->derlen, c->renewed_from,
+	    (int64_t)dv_now()), DV_ERR_EXISTS, "certificate", c->serial);
+}
+
+static enum dv_rc
+store_op_revoke(struct store *s, struct store_op *op)
+{
+	const struct store_cert *c = &op->cert;
+	enum store_step r;
+
+	r = store_run(s->writer, STORE_Q_CERT_EXISTS, NULL, "tt", c->serial,
+	    c->authority);
+	if (r == STORE_STEP_DONE) {
+		log_msg(LOG_WARN, "store.revoke", "{s:s,s:s,s:s}", "serial",
+		    c->serial, "authority", c->authority, "result",
+		    "no such certificate");
+		return DV_ERR_NOT_FOUND;
+	}
+	if (r != STORE_STEP_ROW)
+		return DV_ERR_STORE;
+	return store_step_rc(store_run(s->writer, STORE_Q_REVOKE_INSERT, NULL,
+	    "ttiti", c->serial, c->authority, (int64_t)c->reason_code,
+	    c->reason, (int64_t)c->revoked_at), DV_ERR_ALREADY_REVOKED,
+	    "revocation", c->serial);
+}
+
+static enum dv_rc
+store_op_crl_next(struct store *s, struct store_op *op)
+{
+	const struct store_driver *d = s->drv;
+	struct store_stmt *st;
+	enum store_step r;
+	int64_t n;
+
+	r = store_run(s->writer, STORE_Q_CRL_NEXT, &st, "t",
+	    op->cert.authority);
+	if (r == STORE_STEP_DONE) {
+		log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "what",
+		    "crl_number", "error", "RETURNING gave no row");
+		return DV_ERR_INTERNAL;
+	}
+	if (r != STORE_STEP_ROW)
+		return store_step_rc(r, DV_ERR_STORE, "crl_number",
+		    op->cert.authority);
+	n = d->col_int64(st, 0);
+	/* run the statement to its end before the savepoint is released */
+	while ((r = d->step(st)) == STORE_STEP_ROW)
+		;
+	d->reset(st);
+	if (r != STORE_STEP_DONE)
+		return DV_ERR_STORE;
+	*op->result = (uint64_t)n;
+	return DV_OK;
+}
+
+static bool
+store_op_valid(const struct store_op *op)
+{
+	const struct store_cert *c = &op->cert;
+
+	if (op->has_audit && (op->actor == NULL || op->action == NULL))
+		return false;
+	switch (op->type) {
+	case STORE_OP_ISSUE:
+		return c->serial != NULL && c->authority != NULL &&
+		    c->subject != NULL && c->der != NULL && c->derlen > 0;
+	case STORE_OP_REVOKE:
+		return c->serial != NULL && c->authority != NULL;
+	case STORE_OP_TOKEN:
+		return op->token_id != NULL;
+	case STORE_OP_CRL_NEXT:
+		return c->authority != NULL && op->result != NULL;
+	case STORE_OP_EXPIRE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Runs one operation; the caller wraps it in a savepoint. */
+static enum dv_rc
+store_op_apply(struct store *s, struct store_op *op)
+{
+	enum dv_rc rc = DV_OK;
+
+	if (!store_op_valid(op)) {
+		log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "op",
+		    store_op_names[op->type], "error", "required field missing");
+		return DV_ERR_INTERNAL;
+	}
+	if (op->token_id != NULL &&
+	    (rc = store_token_insert(s->writer, op->token_id,
+	    op->token_exp)) != DV_OK)
+		return rc;
+	switch (op->type) {
+	case STORE_OP_ISSUE:
+		rc = store_op_issue(s, op);
+		break;
+	case STORE_OP_REVOKE:
+		rc = store_op_revoke(s, op);
+		break;
+	case STORE_OP_CRL_NEXT:
+		rc = store_op_crl_next(s, op);
+		break;
+	case STORE_OP_EXPIRE:
+		rc = store_step_rc(store_run(s->writer, STORE_Q_TOKENS_EXPIRE,
+		    NULL, "i", (int64_t)op->cert.not_after), DV_ERR_STORE,
+		    "tokens_expire", NULL);
+		break;
+	default:
+		break;
+	}
+	if (rc == DV_OK && op->has_audit)
+		rc = store_audit_append(s, op);
+	return rc;
+}
+
+/* ---- committer ----------------------------------------------------- */
+
+/*
+ * Runs batch in one transaction and sets each op->rc.  An operation that
+ * fails is rolled back to its savepoint alone; a failure of the
+ * transaction itself (BEGIN, savepoint, COMMIT) fails every operation with
+ * DV_ERR_STORE, since none of them is durable.
+ */
+static void
+store_batch_run(struct store *s, struct store_op *batch, size_t n)
+{
+	const struct store_driver *d = s->drv;
+	struct {
+		int64_t	 id;
+		uint8_t	 hash[STORE_HASH_LEN];
+	} saved;
+	struct store_op *op;
+	bool committed = false;
+
+	if (d->begin(s->writer->conn) != DV_OK)
+		goto out;
+	if (store_audit_load(s) != DV_OK)
+		goto out;
+	for (op = batch; op != NULL; op = op->next) {
+		if (d->savepoint(s->writer->conn, STORE_SP) != DV_OK)
+			goto out;
+		saved.id = s->audit_id;
+		memcpy(saved.hash, s->audit_hash, STORE_HASH_LEN);
+		op->rc = store_op_apply(s, op);
+		if (op->rc != DV_OK) {
+			s->audit_id = saved.id;
+			memcpy(s->audit_hash, saved.hash, STORE_HASH_LEN);
+			if (d->rollback_to(s->writer->conn, STORE_SP) != DV_OK)
+				goto out;
+		}
+		/* after ROLLBACK TO the savepoint is still open */
+		if (d->release(s->writer->conn, STORE_SP) != DV_OK)
+			goto out;
+	}
+	if (d->commit(s->writer->conn) != DV_OK)
+		goto out;
+	committed = true;
+out:
+	if (!committed) {
+		d->rollback(s->writer->conn);
+		for (op = batch; op != NULL; op = op->next)
+			op->rc = DV_ERR_STORE;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->stats.ops += n;
+	if (committed)
+		s->stats.commits++;
+	if (n > s->stats.batch_max)
+		s->stats.batch_max = n;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
+store_op_free(struct store_op *op)
+{
+	if (op == NULL)
+		return;
+	free(op->token_id);
+	free(op->cert.serial);
+	free(op->cert.authority);
+	free(op->cert.provisioner);
+	free(op->cert.subject);
+	free(op->cert.sans);
+	free(op->cert.der);
+	free(op->cert.renewed_from);
+	free(op->cert.reason);
+	free(op->actor);
+	free(op->action);
+	free(op->object);
+	free(op->request_id);
+	free(op->detail);
+	free(op);
+}
+
+static void *
+store_committer(void *arg)
+{
+	struct store *s = arg;
+	struct store_op *batch, *last, *op, *next;
+	size_t n;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->head == NULL && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mu);
+		/* stopping: the queue is drained before the thread ends */
+		if (s->head == NULL)
+			break;
+		batch = last = s->head;
+		for (n = 1; n < DV_MAX_COMMIT_BATCH && last->next != NULL; n++)
+			last = last->next;
+		s->head = last->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->mu);
+
+		store_batch_run(s, batch, n);
+		for (op = batch; op != NULL; op = next) {
+			next = op->next;
+			op->done(op->arg, op->rc);
+			store_op_free(op);
+		}
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Queues op (taking it) or, once the store is closing, fails it at once
+ * with DV_ERR_UNAVAILABLE. */
+static void
+store_enqueue(struct store *s, struct store_op *op)
+{
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->mu);
+		log_msg(LOG_WARN, "store.closing", "{s:s}", "op",
+		    store_op_names[op->type]);
+		op->done(op->arg, DV_ERR_UNAVAILABLE);
+		store_op_free(op);
+		return;
+	}
+	if (s->tail != NULL)
+		s->tail->next = op;
+	else
+		s->head = op;
+	s->tail = op;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* A blocking caller: the committer signals the per-call condvar. */
+struct store_wait {
+	struct store	*s;		/* borrowed */
+	pthread_cond_t	 cv;
+	bool		 done;
+	enum dv_rc	 rc;
+};
+
+static void
+store_wait_done(void *arg, enum dv_rc rc)
+{
+	struct store_wait *w = arg;
+
+	pthread_mutex_lock(&w->s->wait_mu);
+	w->rc = rc;
+	w->done = true;
+	/* signalled under the mutex: the waiter cannot destroy cv before */
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->s->wait_mu);
+}
+
+static enum dv_rc
+store_submit_wait(struct store *s, struct store_op *op)
+{
+	struct store_wait w = { .s = s, .done = false, .rc = DV_OK };
+
+	pthread_cond_init(&w.cv, NULL);
+	op->done = store_wait_done;
+	op->arg = &w;
+	store_enqueue(s, op);
+	pthread_mutex_lock(&s->wait_mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &s->wait_mu);
+	pthread_mutex_unlock(&s->wait_mu);
+	pthread_cond_destroy(&w.cv);
+	return w.rc;
+}
+
+static char *
+store_strdup(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static struct store_op *
+store_op_new(enum store_op_type type, const char *token_id, time_t exp,
+    const struct store_audit *a)
+{
+	struct store_op *op;
+
+	op = xcalloc(1, sizeof(*op));
+	op->type = type;
+	op->token_id = store_strdup(token_id);
+	op->token_exp = exp;
+	if (a != NULL) {
+		op->has_audit = true;
+		op->actor = store_strdup(a->actor);
+		op->action = store_strdup(a->action);
+		op->object = store_strdup(a->object);
+		op->request_id = store_strdup(a->request_id);
+		op->detail = store_strdup(a->detail);
+	}
+	return op;
+}
+
+static struct store_op *
+store_issue_op(const struct store_issue *in)
+{
+	const struct store_cert *c = in->cert;
+	struct store_op *op;
+
+	op = store_op_new(STORE_OP_ISSUE, in->token_id, in->token_exp,
+	    in->audit);
+	if (c == NULL)
+		return op;	/* refused by store_op_valid() */
+	op->cert.serial = store_strdup(c->serial);
+	op->cert.authority = store_strdup(c->authority);
+	op->cert.provisioner = store_strdup(c->provisioner);
+	op->cert.subject = store_strdup(c->subject);
+	op->cert.sans = store_strdup(c->sans);
+	op->cert.not_before = c->not_before;
+	op->cert.not_after = c->not_after;
+	if (c->der != NULL && c->derlen > 0) {
+		op->cert.der = xmemdup(c->der, c->derlen);
+		op->cert.derlen = c->derlen;
+	}
+	op->cert.renewed_from = store_strdup(c->renewed_from);
+	return op;
+}
+
+static struct store_op *
+store_revoke_op(const struct store_revoke *in)
+{
+	struct store_op *op;
+
+	op = store_op_new(STORE_OP_REVOKE, in->token_id, in->token_exp,
+	    in->audit);
+	op->cert.serial = store_strdup(in->serial);
+	op->cert.authority = store_strdup(in->authority);
+	op->cert.reason_code = in->reason_code;
+	op->cert.reason = store_strdup(in->reason);
+	op->cert.revoked_at = in->at;
+	return op;
+}
+
+void
+store_issue_submit(struct store *s, const struct store_issue *in,
+    store_done_fn done, void *arg)
+{
+	struct store_op *op = store_issue_op(in);
+
+	op->done = done;
+	op->arg = arg;
+	store_enqueue(s, op);
+}
+
+enum dv_rc
+store_issue(struct store *s, const struct store_issue *in)
+{
+	return store_submit_wait(s, store_issue_op(in));
+}
+
+void
+store_revoke_submit(struct store *s, const struct store_revoke *in,
+    store_done_fn done, void *arg)
+{
+	struct store_op *op = store_revoke_op(in);
+
+	op->done = done;
+	op->arg = arg;
+	store_enqueue(s, op);
+}
+
+enum dv_rc
+store_revoke(struct store *s, const struct store_revoke *in)
+{
+	return store_submit_wait(s, store_revoke_op(in));
+}
+
+enum dv_rc
+store_token_use(struct store *s, const char *token_id, time_t exp)
+{
+	return store_submit_wait(s, store_op_new(STORE_OP_TOKEN, token_id,
+	    exp, NULL));
+}
+
+enum dv_rc
+store_crl_number_next(struct store *s, const char *authority, uint64_t *out)
+{
+	struct store_op *op;
+	uint64_t n = 0;
+	enum dv_rc rc;
+
+	*out = 0;
+	op = store_op_new(STORE_OP_CRL_NEXT, NULL, 0, NULL);
+	op->cert.authority = store_strdup(authority);
+	op->result = &n;
+	if ((rc = store_submit_wait(s, op)) == DV_OK)
+		*out = n;
+	return rc;
+}
+
+enum dv_rc
+store_tokens_expire(struct store *s, time_t t)
+{
+	struct store_op *op;
+
+	op = store_op_new(STORE_OP_EXPIRE, NULL, 0, NULL);
+	op->cert.not_after = t;
+	return store_submit_wait(s, op);
+}
+
+/* ---- readers ------------------------------------------------------- */
+
+static enum dv_rc
+store_reader_get(struct store *s, struct store_db **out)
+{
+	*out = NULL;
+	pthread_mutex_lock(&s->pool_mu);
+	if (s->pool != NULL) {
+		*out = s->pool;
+		s->pool = s->pool->next;
+		(*out)->next = NULL;
+	}
+	pthread_mutex_unlock(&s->pool_mu);
+	if (*out != NULL)
+		return DV_OK;
+	return store_db_open(s->drv, s->target, STORE_ROLE_READER, out);
+}
+
+static void
+store_reader_put(struct store *s, struct store_db *db)
+{
+	if (db == NULL)
+		return;
+	pthread_mutex_lock(&s->pool_mu);
+	db->next = s->pool;
+	s->pool = db;
+	pthread_mutex_unlock(&s->pool_mu);
+}
+
+static void
+store_cert_clear(struct store_cert *c)
+{
+	free(c->serial);
+	free(c->authority);
+	free(c->provisioner);
+	free(c->subject);
+	free(c->sans);
+	free(c->der);
+	free(c->renewed_from);
+	free(c->reason);
+	memset(c, 0, sizeof(*c));
+}
+
+void
+store_cert_free(struct store_cert *c)
+{
+	if (c == NULL)
+		return;
+	store_cert_clear(c);
+	free(c);
+}
+
+void
+store_certs_free(struct store_cert *v, size_t n)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_cert_clear(&v[i]);
+	free(v);
+}
+
+/* Copies the STORE_CERT_COLS of the current row into c. */
+static void
+store_cert_row(struct store_db *db, struct store_stmt *st,
+    struct store_cert *c)
+{
+	const struct store_driver *d = db->drv;
+	const void *der;
+	size_t len;
+
+	memset(c, 0, sizeof(*c));
+	c->serial = store_strdup(d->col_text(st, 0));
+	c->authority = store_strdup(d->col_text(st, 1));
+	c->provisioner = store_strdup(d->col_text(st, 2));
+	c->subject = store_strdup(d->col_text(st, 3));
+	c->sans = store_strdup(d->col_text(st, 4));
+	c->not_before = (time_t)d->col_int64(st, 5);
+	c->not_after = (time_t)d->col_int64(st, 6);
+	der = d->col_blob(st, 7, &len);
+	if (der != NULL && len > 0) {
+		c->der = xmemdup(der, len);
+		c->derlen = len;
+	}
+	c->renewed_from = store_strdup(d->col_text(st, 8));
+	if (d->col_text(st, 9) != NULL) {
+		c->revoked = true;
+		c->revoked_at = (time_t)d->col_int64(st, 10);
+		c->reason_code = (int)d->col_int64(st, 11);
+		c->reason = store_strdup(d->col_text(st, 12));
+	}
+}
+
+enum dv_rc
+store_cert_get(struct store *s, const char *serial, struct store_cert **out)
+{
+	struct store_db *db = NULL;
+	struct store_stmt *st;
+	struct store_cert *c;
+	enum store_step r;
+	enum dv_rc rc;
+
+	*out = NULL;
+	if ((rc = store_reader_get(s, &db)) != DV_OK)
+		goto out;
+	r = store_run(db, STORE_Q_CERT_GET, &st, "t", serial);
+	if (r == STORE_STEP_DONE) {
+		/* an expected answer, not a failure: not logged (rule 9 is
+		 * the caller's, which knows whether absence is an error) */
+		rc = DV_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (r != STORE_STEP_ROW) {
+		rc = DV_ERR_STORE;
+		goto out;
+	}
+	c = xcalloc(1, sizeof(*c));
+	store_cert_row(db, st, c);
+	db->drv->reset(st);
+	*out = c;
+	rc = DV_OK;
+out:
+	store_reader_put(s, db);
+	return rc;
+}
+
+enum dv_rc
+store_revoked_list(struct store *s, const char *authority,
+    time_t not_after_min, struct store_cert **out, size_t *n)
+{
+	struct store_db *db = NULL;
+	struct store_cert *v = NULL;
+	struct store_stmt *st;
+	enum store_step r;
+	size_t len = 0, cap = 0;
+	enum dv_rc rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = store_reader_get(s, &db)) != DV_OK)
+		goto out;
+	r = store_run(db, STORE_Q_REVOKED_LIST, &st, "ti", authority,
+	    (int64_t)not_after_min);
+	for (; r == STORE_STEP_ROW; r = db->drv->step(st)) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		store_cert_row(db, st, &v[len++]);
+	}
+	if (st != NULL)
+		db->drv->reset(st);
+	if (r != STORE_STEP_DONE) {
+		store_certs_free(v, len);
+		rc = DV_ERR_STORE;
+		goto out;
+	}
+	*out = v;
+	*n = len;
+	rc = DV_OK;
+out:
+	store_reader_put(s, db);
+	return rc;
+}
+
+enum dv_rc
+store_cert_count(struct store *s, uint64_t *out)
+{
+	struct store_db *db = NULL;
+	struct store_stmt *st;
+	enum dv_rc rc;
+
+	*out = 0;
+	if ((rc = store_reader_get(s, &db)) != DV_OK)
+		goto out;
+	if (store_run(db, STORE_Q_CERT_COUNT, &st, "") != STORE_STEP_ROW) {
+		rc = DV_ERR_STORE;
+		goto out;
+	}
+	*out = (uint64_t)db->drv->col_int64(st, 0);
+	db->drv->reset(st);
+out:
+	store_reader_put(s, db);
+	return rc;
+}
+
+enum dv_rc
+store_check(struct store *s)
+{
+	struct store_db *db = NULL;
+	enum dv_rc rc;
+
+	if ((rc = store_reader_get(s, &db)) != DV_OK)
+		goto out;
+	if ((rc = db->drv->check(db->conn)) != DV_OK)
+		goto out;
+	rc = store_audit_verify(db);
+out:
+	store_reader_put(s, db);
+	return rc;
+}
+
+void
+store_stats(struct store *s, struct store_stats *out)
+{
+	pthread_mutex_lock(&s->mu);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- open, migrate, close ------------------------------------------ */
+
+/*
+ * "sqlite:PATH", "sqlite://PATH" (so "sqlite:///abs" is "/abs") or a plain
+ * PATH.  PostgreSQL URLs are recognised but no driver is built yet.  The URL
+ * is not logged: a PostgreSQL one may hold a password.
+ */
+static enum dv_rc
+store_url_parse(const char *url, const struct store_driver **drv,
+    char **target)
+{
+	const char *p;
+
+	*drv = NULL;
+	*target = NULL;
+	if (strncmp(url, "sqlite://", 9) == 0)
+		p = url + 9;
+	else if (strncmp(url, "sqlite:", 7) == 0)
+		p = url + 7;
+	else if (strncmp(url, "postgres://", 11) == 0 ||
+	    strncmp(url, "postgresql://", 13) == 0) {
+		log_msg(LOG_ERR, "store.open", "{s:s}", "error",
+		    "no PostgreSQL driver in this build");
+		return DV_ERR_NOT_IMPLEMENTED;
+	} else if (strstr(url, "://") != NULL) {
+		log_msg(LOG_ERR, "store.open", "{s:s}", "error",
+		    "unknown URL scheme");
+		return DV_ERR_MALFORMED;
+	} else
+		p = url;
+	if (*p == '\0' || strcmp(p, ":memory:") == 0) {
+		/* every connection to :memory: is a database of its own */
+		log_msg(LOG_ERR, "store.open", "{s:s}", "error",
+		    "the store needs a file path");
+		return DV_ERR_MALFORMED;
+	}
+	*drv = &store_driver_sqlite;
+	*target = xstrdup(p);
+	return DV_OK;
+}
+
+static enum dv_rc
+store_version_get(struct store_db *w, int64_t *out)
+{
+	struct store_stmt *st;
+
+	*out = 0;
+	if (store_run(w, STORE_Q_VERSION_GET, &st, "") != STORE_STEP_ROW)
+		return DV_ERR_STORE;
+	*out = w->drv->col_int64(st, 0);
+	w->drv->reset(st);
+	return DV_OK;
+}
+
+/* Brings the schema to the last version, one transaction per migration. */
+static enum dv_rc
+store_migrate(struct store *s)
+{
+	const struct store_driver *d = s->drv;
+	struct store_db *w = s->writer;
+	const int64_t last = (int64_t)nitems(store_migrations);
+	int64_t v;
+	enum dv_rc rc;
+
+	rc = d->exec(w->conn, "CREATE TABLE IF NOT EXISTS schema_version "
+	    "(version INTEGER NOT NULL)");
+	if (rc != DV_OK)
+		return rc;
+	for (;;) {
+		if ((rc = d->begin(w->conn)) != DV_OK)
+			return rc;
+		/* read inside the write transaction: another process may
+		 * have migrated since */
+		if ((rc = store_version_get(w, &v)) != DV_OK)
+			goto out;
+		if (v > last) {
+			log_msg(LOG_ERR, "store.migrate", "{s:s,s:I,s:I}",
+			    "error", "database schema newer than this program",
+			    "version", (json_int_t)v, "known", (json_int_t)last);
+			rc = DV_ERR_STORE;
+			goto out;
+		}
+		if (v == last)
+			break;
+		if ((rc = d->exec(w->conn, store_migrations[v])) != DV_OK)
+			goto out;
+		if ((rc = store_step_rc(store_run(w, STORE_Q_VERSION_CLEAR,
+		    NULL, ""), DV_ERR_STORE, "schema_version", NULL)) != DV_OK)
+			goto out;
+		if ((rc = store_step_rc(store_run(w, STORE_Q_VERSION_SET,
+		    NULL, "i", v + 1), DV_ERR_STORE, "schema_version",
+		    NULL)) != DV_OK)
+			goto out;
+		if ((rc = d->commit(w->conn)) != DV_OK)
+			goto out;
+		log_msg(LOG_INFO, "store.migrated", "{s:I}", "version",
+		    (json_int_t)(v + 1));
+	}
+	s->stats.schema_version = (int)v;
+out:
+	d->rollback(w->conn);
+	return rc;
+}
+
+static void
+store_free(struct store *s)
+{
+	struct store_db *db;
+
+	while ((db = s->pool) != NULL) {
+		s->pool = db->next;
+		store_db_free(db);
+	}
+	store_db_free(s->writer);
+	pthread_mutex_destroy(&s->pool_mu);
+	pthread_mutex_destroy(&s->wait_mu);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s->target);
+	free(s);
+}
+
+enum dv_rc
+store_open(const char *url, struct store **out)
+{
+	struct store *s;
+	enum dv_rc rc;
+	int e;
+
+	*out = NULL;
+	s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->wait_mu, NULL);
+	pthread_mutex_init(&s->pool_mu, NULL);
+	if ((rc = store_url_parse(url, &s->drv, &s->target)) != DV_OK)
+		goto err;
+	if ((rc = store_db_open(s->drv, s->target, STORE_ROLE_WRITER,
+	    &s->writer)) != DV_OK)
+		goto err;
+	if ((rc = store_migrate(s)) != DV_OK)
+		goto err;
+	if ((e = pthread_create(&s->committer, NULL, store_committer, s))
+	    != 0) {
+		log_msg(LOG_ERR, "store.open", "{s:s,s:s}", "error",
+		    "cannot start the committer thread", "errno", strerror(e));
+		rc = DV_ERR_INTERNAL;
+		goto err;
+	}
+	*out = s;
+	return DV_OK;
+err:
+	store_free(s);
+	return rc;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->committer, NULL);
+	store_free(s);
+}

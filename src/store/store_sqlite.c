@@ -1,0 +1,371 @@
+/*
+ * store_sqlite.c - the SQLite 3 driver of the store (store_int.h).
+ *
+ * Every connection: extended result codes (to tell a UNIQUE violation from a
+ * FOREIGN KEY one), foreign keys on, a busy timeout.  The writer also sets
+ * journal_mode=WAL, so readers never wait for the committer nor it for them,
+ * and synchronous=FULL, so that COMMIT returns only after the WAL was
+ * fsync'ed: a certificate is on disk before any byte of it leaves (DESIGN
+ * §6).  Readers are query_only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store_int.h"
+
+/*
+ * Milliseconds a connection waits for a lock held by another connection:
+ * in this process only at the checkpoint and on first open, but a second
+ * process (devid-ca init, sqlite3 shell) may hold the write lock for a
+ * while.  Five seconds, then the operation fails with DV_ERR_STORE.
+ */
+#define STORE_SQLITE_BUSY_MS	5000
+
+struct store_conn {
+	sqlite3		*db;		/* owned */
+};
+
+struct store_stmt {
+	sqlite3_stmt	*st;		/* owned */
+	sqlite3		*db;		/* borrowed from the connection */
+	int		 bind_rc;	/* first failed bind, SQLITE_OK if none */
+};
+
+static void
+sqlite_log(sqlite3 *db, const char *what, int rc)
+{
+	log_msg(LOG_ERR, "store.sqlite", "{s:s,s:i,s:s}", "op", what,
+	    "code", rc, "error",
+	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static enum dv_rc
+sqlite_exec(struct store_conn *c, const char *sql)
+{
+	char *msg = NULL;
+	int rc;
+
+	rc = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_msg(LOG_ERR, "store.sqlite", "{s:s,s:i,s:s}", "op", "exec",
+		    "code", rc, "error", msg != NULL ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return DV_ERR_STORE;
+	}
+	return DV_OK;
+}
+
+/* Runs a one-row pragma and compares its text answer to want. */
+static enum dv_rc
+sqlite_pragma_is(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *st = NULL;
+	const char *got;
+	enum dv_rc rc = DV_ERR_STORE;
+	int src;
+
+	if ((src = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK) {
+		sqlite_log(db, sql, src);
+		goto out;
+	}
+	if ((src = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite_log(db, sql, src);
+		goto out;
+	}
+	got = (const char *)sqlite3_column_text(st, 0);
+	if (got == NULL || strcmp(got, want) != 0) {
+		log_msg(LOG_ERR, "store.sqlite", "{s:s,s:s,s:s?}", "op", sql,
+		    "want", want, "got", got);
+		goto out;
+	}
+	rc = DV_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void
+sqlite_close(struct store_conn *c)
+{
+	if (c == NULL)
+		return;
+	/* close_v2 so that a leaked statement cannot keep the file open */
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+static enum dv_rc
+sqlite_open(const char *target, enum store_role role, struct store_conn **out)
+{
+	struct store_conn *c;
+	int flags, src;
+
+	*out = NULL;
+	c = xcalloc(1, sizeof(*c));
+	/* One thread at a time uses a connection: no per-connection mutex.
+	 * URIs are off so that a path is always a path. */
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	if (role == STORE_ROLE_WRITER)
+		flags |= SQLITE_OPEN_CREATE;
+	src = sqlite3_open_v2(target, &c->db, flags, NULL);
+	if (src != SQLITE_OK) {
+		sqlite_log(c->db, "open", src);
+		goto err;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, STORE_SQLITE_BUSY_MS);
+	if (sqlite_exec(c, "PRAGMA foreign_keys = ON") != DV_OK)
+		goto err;
+	if (role == STORE_ROLE_WRITER) {
+		/* journal_mode answers with the mode it got: a :memory: or
+		 * read-only database silently stays out of WAL. */
+		if (sqlite_pragma_is(c->db, "PRAGMA journal_mode = WAL",
+		    "wal") != DV_OK)
+			goto err;
+		if (sqlite_exec(c, "PRAGMA synchronous = FULL") != DV_OK)
+			goto err;
+	} else {
+		if (sqlite_exec(c, "PRAGMA query_only = ON") != DV_OK)
+			goto err;
+	}
+	*out = c;
+	return DV_OK;
+err:
+	sqlite_close(c);
+	return DV_ERR_STORE;
+}
+
+static enum dv_rc
+sqlite_begin(struct store_conn *c)
+{
+	return sqlite_exec(c, "BEGIN IMMEDIATE");
+}
+
+static enum dv_rc
+sqlite_commit(struct store_conn *c)
+{
+	return sqlite_exec(c, "COMMIT");
+}
+
+static void
+sqlite_rollback(struct store_conn *c)
+{
+	/* After some errors (SQLITE_FULL, IOERR) SQLite has already rolled
+	 * back; a second ROLLBACK would only log a spurious failure. */
+	if (!sqlite3_get_autocommit(c->db))
+		(void)sqlite_exec(c, "ROLLBACK");
+}
+
+static enum dv_rc
+sqlite_sp(struct store_conn *c, const char *verb, const char *name)
+{
+	char sql[96];
+	int n;
+
+	n = snprintf(sql, sizeof(sql), "%s %s", verb, name);
+	if (n < 0 || (size_t)n >= sizeof(sql)) {
+		log_msg(LOG_ERR, "store.sqlite", "{s:s,s:s}", "op", verb,
+		    "error", "savepoint name too long");
+		return DV_ERR_INTERNAL;
+	}
+	return sqlite_exec(c, sql);
+}
+
+static enum dv_rc
+sqlite_savepoint(struct store_conn *c, const char *name)
+{
+	return sqlite_sp(c, "SAVEPOINT", name);
+}
+
+static enum dv_rc
+sqlite_release(struct store_conn *c, const char *name)
+{
+	return sqlite_sp(c, "RELEASE", name);
+}
+
+static enum dv_rc
+sqlite_rollback_to(struct store_conn *c, const char *name)
+{
+	return sqlite_sp(c, "ROLLBACK TO", name);
+}
+
+static enum dv_rc
+sqlite_prepare(struct store_conn *c, const char *sql, struct store_stmt **out)
+{
+	struct store_stmt *s;
+	int src;
+
+	*out = NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->db = c->db;
+	/* PERSISTENT: these statements are cached for the connection's
+	 * lifetime (store.c), which is what the flag tunes for. */
+	src = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &s->st, NULL);
+	if (src != SQLITE_OK) {
+		sqlite_log(c->db, "prepare", src);
+		free(s);
+		return DV_ERR_STORE;
+	}
+	*out = s;
+	return DV_OK;
+}
+
+static void
+sqlite_finalize(struct store_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_finalize(s->st);
+	free(s);
+}
+
+static void
+sqlite_reset(struct store_stmt *s)
+{
+	/* reset returns the error of the last step again: already logged */
+	(void)sqlite3_reset(s->st);
+	sqlite3_clear_bindings(s->st);
+	s->bind_rc = SQLITE_OK;
+}
+
+/* Index of "$i" in the statement; 0 if it has no such parameter. */
+static int
+sqlite_param(struct store_stmt *s, int i)
+{
+	char name[16];
+
+	(void)snprintf(name, sizeof(name), "$%d", i);
+	return sqlite3_bind_parameter_index(s->st, name);
+}
+
+static void
+sqlite_bind_rc(struct store_stmt *s, int src)
+{
+	if (src != SQLITE_OK && s->bind_rc == SQLITE_OK)
+		s->bind_rc = src;
+}
+
+static void
+sqlite_bind_text(struct store_stmt *s, int i, const char *v)
+{
+	int p;
+
+	if ((p = sqlite_param(s, i)) == 0) {
+		sqlite_bind_rc(s, SQLITE_RANGE);
+		return;
+	}
+	if (v == NULL)
+		sqlite_bind_rc(s, sqlite3_bind_null(s->st, p));
+	else
+		sqlite_bind_rc(s, sqlite3_bind_text(s->st, p, v, -1,
+		    SQLITE_TRANSIENT));
+}
+
+static void
+sqlite_bind_int64(struct store_stmt *s, int i, int64_t v)
+{
+	int p;
+
+	if ((p = sqlite_param(s, i)) == 0) {
+		sqlite_bind_rc(s, SQLITE_RANGE);
+		return;
+	}
+	sqlite_bind_rc(s, sqlite3_bind_int64(s->st, p, v));
+}
+
+static void
+sqlite_bind_blob(struct store_stmt *s, int i, const void *v, size_t len)
+{
+	int p;
+
+	if ((p = sqlite_param(s, i)) == 0) {
+		sqlite_bind_rc(s, SQLITE_RANGE);
+		return;
+	}
+	sqlite_bind_rc(s, sqlite3_bind_blob64(s->st, p, v != NULL ? v : "",
+	    len, SQLITE_TRANSIENT));
+}
+
+static enum store_step
+sqlite_step(struct store_stmt *s)
+{
+	int src;
+
+	if (s->bind_rc != SQLITE_OK) {
+		log_msg(LOG_ERR, "store.sqlite", "{s:s,s:i,s:s,s:s}", "op",
+		    "bind", "code", s->bind_rc, "error",
+		    sqlite3_errstr(s->bind_rc), "sql", sqlite3_sql(s->st));
+		return STORE_STEP_ERROR;
+	}
+	switch ((src = sqlite3_step(s->st))) {
+	case SQLITE_ROW:
+		return STORE_STEP_ROW;
+	case SQLITE_DONE:
+		return STORE_STEP_DONE;
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return STORE_STEP_UNIQUE;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return STORE_STEP_FOREIGN;
+	default:
+		sqlite_log(s->db, "step", src);
+		return STORE_STEP_ERROR;
+	}
+}
+
+static const char *
+sqlite_col_text(struct store_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s->st, i);
+}
+
+static int64_t
+sqlite_col_int64(struct store_stmt *s, int i)
+{
+	return sqlite3_column_int64(s->st, i);
+}
+
+static const void *
+sqlite_col_blob(struct store_stmt *s, int i, size_t *len)
+{
+	const void *p;
+
+	/* blob before bytes: the documented order that avoids a conversion */
+	p = sqlite3_column_blob(s->st, i);
+	*len = (size_t)sqlite3_column_bytes(s->st, i);
+	return p;
+}
+
+static enum dv_rc
+sqlite_check(struct store_conn *c)
+{
+	return sqlite_pragma_is(c->db, "PRAGMA integrity_check", "ok");
+}
+
+const struct store_driver store_driver_sqlite = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.exec = sqlite_exec,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.savepoint = sqlite_savepoint,
+	.release = sqlite_release,
+	.rollback_to = sqlite_rollback_to,
+	.prepare = sqlite_prepare,
+	.finalize = sqlite_finalize,
+	.reset = sqlite_reset,
+	.bind_text = sqlite_bind_text,
+	.bind_int64 = sqlite_bind_int64,
+	.bind_blob = sqlite_bind_blob,
+	.step = sqlite_step,
+	.col_text = sqlite_col_text,
+	.col_int64 = sqlite_col_int64,
+	.col_blob = sqlite_col_blob,
+	.check = sqlite_check,
+};

@@ -1,0 +1,605 @@
+/*
+ * test_store.c - the store against real SQLite files in a fresh directory
+ * under /tmp: migrations, the typed operations, group commit (one failed
+ * operation does not undo the others of its transaction; many concurrent
+ * issues share few commits), durability across reopen, the integrity check
+ * and the audit hash chain.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <pthread.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define AUTH	"default/account"
+
+struct fixture {
+	char	 dir[64];
+	char	 path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/devid.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[160];
+
+	snprintf(p, sizeof(p), "%s", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static const uint8_t der_a[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+
+static void
+cert_init(struct store_cert *c, char *serial, char *authority)
+{
+	memset(c, 0, sizeof(*c));
+	c->serial = serial;
+	c->authority = authority;
+	c->provisioner = "admin";
+	c->subject = "CN=device-1";
+	c->sans = "[{\"type\":\"dns\",\"value\":\"d1.example\"}]";
+	c->not_before = 1700000000;
+	c->not_after = 1700086400;
+	c->der = (uint8_t *)der_a;
+	c->derlen = sizeof(der_a);
+}
+
+static enum dv_rc
+issue(struct store *s, const char *serial, const char *token)
+{
+	struct store_cert c;
+	struct store_audit a = { "provisioner:jwk/admin", "cert.issue",
+	    serial, "req-1", "{\"k\":1}" };
+	struct store_issue op = { token, 2000000000, &c, &a };
+
+	cert_init(&c, (char *)serial, AUTH);
+	return store_issue(s, &op);
+}
+
+/* Runs a one-integer query on the file directly, bypassing the store. */
+static long long
+sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+test_migrate_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct store_stats st;
+	struct store *s;
+	struct store_cert *c;
+	char wal[160];
+	uint64_t n;
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	store_stats(s, &st);
+	assert_int_equal(st.schema_version, 1);
+	assert_int_equal(issue(s, "42", NULL), DV_OK);
+	/* WAL: the log file exists while the store is open */
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(access(wal, F_OK), 0);
+	store_close(s);
+	assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"),
+	    1);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM schema_version"),
+	    1);
+
+	/* reopen: nothing migrated again, the data is there */
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	store_stats(s, &st);
+	assert_int_equal(st.schema_version, 1);
+	assert_int_equal(store_cert_count(s, &n), DV_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_cert_get(s, "42", &c), DV_OK);
+	store_cert_free(c);
+	store_close(s);
+
+	/* a schema newer than the program is refused */
+	sql_exec(f->path, "UPDATE schema_version SET version = 99");
+	s = (struct store *)1;
+	assert_int_equal(store_open(f->path, &s), DV_ERR_STORE);
+	assert_null(s);
+}
+
+static void
+test_url(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s;
+	char url[160];
+
+	snprintf(url, sizeof(url), "sqlite:%s", f->path);
+	assert_int_equal(store_open(url, &s), DV_OK);
+	store_close(s);
+	snprintf(url, sizeof(url), "sqlite://%s", f->path);
+	assert_int_equal(store_open(url, &s), DV_OK);
+	store_close(s);
+	assert_int_equal(store_open("postgres://u:p@h/db", &s),
+	    DV_ERR_NOT_IMPLEMENTED);
+	assert_int_equal(store_open("mysql://h/db", &s), DV_ERR_MALFORMED);
+	assert_int_equal(store_open(":memory:", &s), DV_ERR_MALFORMED);
+	assert_int_equal(store_open("sqlite:", &s), DV_ERR_MALFORMED);
+	assert_int_equal(store_open("/nonexistent/dir/x.db", &s), DV_ERR_STORE);
+	store_close(NULL);
+}
+
+static void
+test_issue_get(void **state)
+{
+	struct fixture *f = *state;
+	struct store_cert in, *c;
+	struct store_issue op = { NULL, 0, &in, NULL };
+	struct store *s;
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	cert_init(&in, "123456789012345678901234567890", AUTH);
+	in.renewed_from = "41";
+	assert_int_equal(store_issue(s, &op), DV_OK);
+	/* the same serial twice */
+	assert_int_equal(store_issue(s, &op), DV_ERR_EXISTS);
+
+	c = (struct store_cert *)1;
+	assert_int_equal(store_cert_get(s, "1", &c), DV_ERR_NOT_FOUND);
+	assert_null(c);
+	assert_int_equal(store_cert_get(s, in.serial, &c), DV_OK);
+	assert_string_equal(c->serial, in.serial);
+	assert_string_equal(c->authority, AUTH);
+	assert_string_equal(c->provisioner, "admin");
+	assert_string_equal(c->subject, in.subject);
+	assert_string_equal(c->sans, in.sans);
+	assert_int_equal(c->not_before, in.not_before);
+	assert_int_equal(c->not_after, in.not_after);
+	assert_int_equal(c->derlen, sizeof(der_a));
+	assert_memory_equal(c->der, der_a, sizeof(der_a));
+	assert_string_equal(c->renewed_from, "41");
+	assert_false(c->revoked);
+	assert_null(c->reason);
+	store_cert_free(c);
+
+	/* optional fields stay NULL */
+	cert_init(&in, "7", AUTH);
+	in.provisioner = NULL;
+	in.sans = NULL;
+	assert_int_equal(store_issue(s, &op), DV_OK);
+	assert_int_equal(store_cert_get(s, "7", &c), DV_OK);
+	assert_null(c->provisioner);
+	assert_null(c->sans);
+	assert_null(c->renewed_from);
+	store_cert_free(c);
+
+	/* a certificate without DER is a caller bug, refused */
+	cert_init(&in, "8", AUTH);
+	in.der = NULL;
+	in.derlen = 0;
+	assert_int_equal(store_issue(s, &op), DV_ERR_INTERNAL);
+	store_cert_free(NULL);
+	store_close(s);
+}
+
+/* Holds the committer inside a done callback until the test opens gate. */
+struct gate {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	bool		 entered;
+	bool		 open;
+	int		 pending;
+	enum dv_rc	 rc[8];
+};
+
+struct gate_arg {
+	struct gate	*g;
+	int		 i;
+};
+
+static void
+gate_hold(void *arg, enum dv_rc rc)
+{
+	struct gate_arg *a = arg;
+	struct gate *g = a->g;
+
+	pthread_mutex_lock(&g->mu);
+	g->rc[a->i] = rc;
+	g->entered = true;
+	g->pending--;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void
+gate_done(void *arg, enum dv_rc rc)
+{
+	struct gate_arg *a = arg;
+	struct gate *g = a->g;
+
+	pthread_mutex_lock(&g->mu);
+	g->rc[a->i] = rc;
+	g->pending--;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void
+test_token_replay_batch(void **state)
+{
+	static const char *serials[] = { "100", "101", "102", "103", "104",
+	    "105" };
+	static const char *tokens[] = { "t0", "t1", "t0", "t3", "t3", NULL };
+	static const enum dv_rc want[] = { DV_OK, DV_OK, DV_ERR_TOKEN_REUSED,
+	    DV_OK, DV_ERR_TOKEN_REUSED, DV_OK };
+	struct fixture *f = *state;
+	struct gate g = { .pending = 6 };
+	struct gate_arg args[6];
+	struct store_cert certs[6], *c;
+	struct store_audit audit = { "provisioner:jwk/admin", "cert.issue",
+	    NULL, NULL, NULL };
+	struct store_issue ops[6];
+	struct store_stats before, after;
+	struct store *s;
+	int i;
+
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.cv, NULL);
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	for (i = 0; i < 6; i++) {
+		cert_init(&certs[i], (char *)serials[i], AUTH);
+		ops[i] = (struct store_issue){ tokens[i], 2000000000,
+		    &certs[i], &audit };
+		args[i] = (struct gate_arg){ &g, i };
+	}
+	store_stats(s, &before);
+
+	/* op 0 commits alone, and its callback keeps the committer busy */
+	store_issue_submit(s, &ops[0], gate_hold, &args[0]);
+	pthread_mutex_lock(&g.mu);
+	while (!g.entered)
+		pthread_cond_wait(&g.cv, &g.mu);
+	pthread_mutex_unlock(&g.mu);
+	/* so that 1..5 are queued together and form one transaction */
+	for (i = 1; i < 6; i++)
+		store_issue_submit(s, &ops[i], gate_done, &args[i]);
+	pthread_mutex_lock(&g.mu);
+	g.open = true;
+	pthread_cond_broadcast(&g.cv);
+	while (g.pending > 0)
+		pthread_cond_wait(&g.cv, &g.mu);
+	pthread_mutex_unlock(&g.mu);
+
+	store_stats(s, &after);
+	assert_int_equal(after.commits - before.commits, 2);
+	assert_int_equal(after.batch_max, 5);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(g.rc[i], want[i]);
+		if (want[i] == DV_OK) {
+			assert_int_equal(store_cert_get(s, serials[i], &c),
+			    DV_OK);
+			store_cert_free(c);
+		} else
+			assert_int_equal(store_cert_get(s, serials[i], &c),
+			    DV_ERR_NOT_FOUND);
+	}
+	/* audit rows only for the committed operations, chain intact */
+	assert_int_equal(store_check(s), DV_OK);
+
+	/* tokens on their own, and their expiry */
+	assert_int_equal(store_token_use(s, "t1", 2000000000),
+	    DV_ERR_TOKEN_REUSED);
+	assert_int_equal(store_token_use(s, "short", 1000), DV_OK);
+	assert_int_equal(store_token_use(s, "short", 1000),
+	    DV_ERR_TOKEN_REUSED);
+	assert_int_equal(store_tokens_expire(s, 1001), DV_OK);
+	assert_int_equal(store_token_use(s, "short", 1000), DV_OK);
+	assert_int_equal(store_token_use(s, "t1", 2000000000),
+	    DV_ERR_TOKEN_REUSED);
+	store_close(s);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM audit"), 4);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM used_tokens"),
+	    4);
+	pthread_cond_destroy(&g.cv);
+	pthread_mutex_destroy(&g.mu);
+}
+
+static void
+test_revoke(void **state)
+{
+	struct fixture *f = *state;
+	struct store_audit a = { "mtls:9", "cert.revoke", "9", "r-2", NULL };
+	struct store_revoke rv = { AUTH, "9", 1, "keyCompromise", 1700001000,
+	    "rt-1", 2000000000, &a };
+	struct store_cert *v, *c;
+	struct store *s;
+	size_t n;
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	assert_int_equal(issue(s, "9", NULL), DV_OK);
+	assert_int_equal(issue(s, "10", NULL), DV_OK);
+	assert_int_equal(issue(s, "11", NULL), DV_OK);
+
+	assert_int_equal(store_revoked_list(s, AUTH, 0, &v, &n), DV_OK);
+	assert_null(v);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(store_revoke(s, &rv), DV_OK);
+	/* second revocation: new token, same serial */
+	rv.token_id = "rt-2";
+	assert_int_equal(store_revoke(s, &rv), DV_ERR_ALREADY_REVOKED);
+	/* the token of the refused revocation was not consumed */
+	assert_int_equal(store_token_use(s, "rt-2", 2000000000), DV_OK);
+	/* replayed token */
+	rv.token_id = "rt-1";
+	rv.serial = "10";
+	assert_int_equal(store_revoke(s, &rv), DV_ERR_TOKEN_REUSED);
+	rv.token_id = NULL;
+	assert_int_equal(store_revoke(s, &rv), DV_OK);
+	/* unknown serial, and a known one of another authority */
+	rv.serial = "12";
+	assert_int_equal(store_revoke(s, &rv), DV_ERR_NOT_FOUND);
+	rv.serial = "11";
+	rv.authority = "default/agent";
+	assert_int_equal(store_revoke(s, &rv), DV_ERR_NOT_FOUND);
+
+	/* numeric serial order: 9 before 10 */
+	assert_int_equal(store_revoked_list(s, AUTH, 0, &v, &n), DV_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].serial, "9");
+	assert_string_equal(v[1].serial, "10");
+	assert_true(v[0].revoked);
+	assert_int_equal(v[0].reason_code, 1);
+	assert_string_equal(v[0].reason, "keyCompromise");
+	assert_int_equal(v[0].revoked_at, 1700001000);
+	store_certs_free(v, n);
+	/* expired certificates drop out of the list */
+	assert_int_equal(store_revoked_list(s, AUTH, 1700086400, &v, &n),
+	    DV_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_revoked_list(s, "default/agent", 0, &v, &n),
+	    DV_OK);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(store_cert_get(s, "9", &c), DV_OK);
+	assert_true(c->revoked);
+	assert_int_equal(c->reason_code, 1);
+	store_cert_free(c);
+	assert_int_equal(store_cert_get(s, "11", &c), DV_OK);
+	assert_false(c->revoked);
+	store_cert_free(c);
+	assert_int_equal(store_check(s), DV_OK);
+	store_close(s);
+}
+
+static void
+test_crl_number(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s;
+	uint64_t n;
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	assert_int_equal(store_crl_number_next(s, AUTH, &n), DV_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_crl_number_next(s, AUTH, &n), DV_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_crl_number_next(s, "default/agent", &n), DV_OK);
+	assert_int_equal(n, 1);
+	store_close(s);
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	assert_int_equal(store_crl_number_next(s, AUTH, &n), DV_OK);
+	assert_int_equal(n, 3);
+	store_close(s);
+}
+
+#define NTHREADS	8
+#define NISSUES		500
+
+struct worker {
+	struct store	*s;
+	int		 t;
+	int		 failed;
+};
+
+static void *
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct store_cert *c;
+	char serial[32], token[32];
+	int i;
+
+	for (i = 0; i < NISSUES; i++) {
+		snprintf(serial, sizeof(serial), "%d", 1000000 + w->t * NISSUES + i);
+		snprintf(token, sizeof(token), "tok-%d-%d", w->t, i);
+		if (issue(w->s, serial, token) != DV_OK)
+			w->failed++;
+		/* reads run alongside the committer */
+		if (i % 50 == 0) {
+			if (store_cert_get(w->s, serial, &c) != DV_OK)
+				w->failed++;
+			store_cert_free(c);
+		}
+	}
+	return NULL;
+}
+
+static void
+test_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	struct worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct store_stats st;
+	struct store *s;
+	uint64_t n;
+	int i;
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	for (i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ s, i, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]),
+		    0);
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].failed, 0);
+	}
+	assert_int_equal(store_cert_count(s, &n), DV_OK);
+	assert_int_equal(n, NTHREADS * NISSUES);
+	store_stats(s, &st);
+	print_message("group commit: %llu issues in %llu commits "
+	    "(%.2f commits per issue, largest batch %llu)\n",
+	    (unsigned long long)st.ops, (unsigned long long)st.commits,
+	    (double)st.commits / (double)st.ops,
+	    (unsigned long long)st.batch_max);
+	assert_int_equal(st.ops, NTHREADS * NISSUES);
+	assert_true(st.commits * 3 < NTHREADS * NISSUES);
+	assert_int_equal(store_check(s), DV_OK);
+	store_close(s);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM audit"),
+	    NTHREADS * NISSUES);
+}
+
+static int	drained;
+
+static void
+count_done(void *arg, enum dv_rc rc)
+{
+	if (rc == DV_OK)
+		__atomic_add_fetch(&drained, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+test_close_drains(void **state)
+{
+	struct fixture *f = *state;
+	struct store_cert c;
+	struct store_issue op = { NULL, 0, &c, NULL };
+	struct store *s;
+	char serial[16];
+	uint64_t n;
+	int i;
+
+	drained = 0;
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	for (i = 0; i < 300; i++) {
+		snprintf(serial, sizeof(serial), "%d", 500 + i);
+		cert_init(&c, serial, AUTH);
+		store_issue_submit(s, &op, count_done, NULL);
+	}
+	store_close(s);
+	assert_int_equal(drained, 300);
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	assert_int_equal(store_cert_count(s, &n), DV_OK);
+	assert_int_equal(n, 300);
+	store_close(s);
+}
+
+static void
+test_check_audit(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s;
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	assert_int_equal(store_check(s), DV_OK);	/* empty chain */
+	assert_int_equal(issue(s, "1", "a"), DV_OK);
+	assert_int_equal(issue(s, "2", "b"), DV_OK);
+	assert_int_equal(issue(s, "3", "c"), DV_OK);
+	assert_int_equal(store_check(s), DV_OK);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM audit"), 3);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM audit "
+	    "WHERE prev_hash = '0000000000000000000000000000000000000000"
+	    "000000000000000000000000'"), 1);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM audit a "
+	    "JOIN audit b ON b.id = a.id + 1 WHERE b.prev_hash = a.hash"), 2);
+
+	/* an edited row breaks the chain */
+	sql_exec(f->path, "UPDATE audit SET actor = 'someone' WHERE id = 2");
+	assert_int_equal(store_check(s), DV_ERR_STORE);
+	sql_exec(f->path, "UPDATE audit SET actor = 'provisioner:jwk/admin' "
+	    "WHERE id = 2");
+	assert_int_equal(store_check(s), DV_OK);
+	/* a deleted row too */
+	sql_exec(f->path, "DELETE FROM audit WHERE id = 2");
+	assert_int_equal(store_check(s), DV_ERR_STORE);
+	store_close(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrate_reopen, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_url, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_issue_get, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_token_replay_batch, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crl_number, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_close_drains, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_check_audit, setup,
+		    teardown),
+	};
+
+	/* expected refusals log at warn; show only errors */
+	log_init(LOG_ERR, 2);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
