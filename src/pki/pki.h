@@ -356,4 +356,15 @@ enum dv_rc	pki_random(void *, size_t);
 /* Takes a reference on x and returns it (free with pki_cert_free). */
 X509		*pki_cert_up_ref(X509 *x);
 
+/* ---- inspect (cli) ---- */
+/*
+ * Describes a certificate, CSR or CRL (DER, or PEM with one or more blocks)
+ * for display: a JSON object with "type" ("certificate", "csr", "crl") and
+ * its fields (subject, issuer, serial {dec,hex}, validity, SANs, KU/EKU,
+ * provisioner extension, revoked entries ...), or an array of such objects
+ * for a PEM text of several blocks.  Nothing is verified except that a
+ * CSR's self-signature is reported.  *out is a new reference.
+ */
+enum dv_rc	pki_inspect(const uint8_t *data, size_t len, json_t **out);
+
 #endif
