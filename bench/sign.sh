@@ -224,8 +224,17 @@ if [ -x "$LIMIT" ]; then
 		LARGS=(--ca-cert "$T/ca.pem" --ca-key "$T/ca.key")
 	fi
 	say "bench_limit (${LIMIT_SECS}s on 1 and 2 threads)"
-	"$LIMIT" "${LARGS[@]}" --csr "$T/leaf.csr" -s "$LIMIT_SECS" |
-	    tee -a "$RESULTS"
+	"$LIMIT" "${LARGS[@]}" --csr "$T/leaf.csr" -s "$LIMIT_SECS" \
+	    --out "$T/limit-leaf.pem" | tee -a "$RESULTS"
+	LCA=$T/ca.pem
+	[ -f "$T/data/certs/account-root.crt" ] &&
+	    LCA=$T/data/certs/account-root.crt
+	if openssl verify -CAfile "$LCA" -untrusted "${LARGS[1]}" \
+	    "$T/limit-leaf.pem" >/dev/null 2>&1; then
+		say "bench_limit: sample certificate verifies"
+	else
+		say "bench_limit: sample certificate does NOT verify"
+	fi
 fi
 
 # ---- table -------------------------------------------------------------------
