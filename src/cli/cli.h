@@ -144,6 +144,7 @@ struct cli_claims {
 	const char	*sub;
 	const char	*aud;
 	const struct cli_strs *sans;	/* NULL: no "sans" claim */
+	time_t		 iat;		/* 0: now */
 	time_t		 nbf;
 	time_t		 exp;
 	const uint8_t	*cnf;		/* SHA-256 of the CSR DER or NULL */

@@ -317,7 +317,7 @@ cmd_certificate(int argc, char **argv)
 	/* The token. */
 	c.sub = name;
 	c.sans = &sans;
-	c.nbf = now;
+	c.iat = c.nbf = now;
 	c.exp = now + CLI_TOKEN_LIFETIME;
 	if (x5c_cert != NULL) {
 		if (cli_certs_read("--x5c-cert", x5c_cert, &x5c) != DV_OK ||

@@ -147,7 +147,7 @@ cmd_revoke(int argc, char **argv)
 		aud = xasprintf("%s/1.0/revoke", url);
 		c.sub = serial;
 		c.aud = aud;
-		c.nbf = dv_now();
+		c.iat = c.nbf = dv_now();
 		c.exp = c.nbf + CLI_TOKEN_LIFETIME;
 		if (cli_token_from_file(key, prov, kid, &c, &tok) != DV_OK)
 			goto out;

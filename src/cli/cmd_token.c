@@ -109,7 +109,8 @@ cli_claims_build(const struct cli_claims *c)
 	jti = hex_encode(rnd, sizeof(rnd));
 	o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s}",
 	    "iss", c->iss, "sub", c->sub, "aud", c->aud,
-	    "nbf", (json_int_t)c->nbf, "iat", (json_int_t)dv_now(),
+	    "nbf", (json_int_t)c->nbf,
+	    "iat", (json_int_t)(c->iat != 0 ? c->iat : dv_now()),
 	    "exp", (json_int_t)c->exp, "jti", jti);
 	free(jti);
 	if (o == NULL)
@@ -337,7 +338,7 @@ cmd_token(int argc, char **argv)
 	}
 	if (life != NULL && !cli_dur_arg("--lifetime", life, &lifetime))
 		goto out;
-	c.nbf = now;
+	c.iat = c.nbf = now;
 	if (nb != NULL && !cli_time_arg("--not-before", nb, now, &c.nbf))
 		goto out;
 	c.exp = c.nbf + (time_t)lifetime;
