@@ -1,0 +1,64 @@
+/*
+ * signer_int.h - what the signer backends share (STYLE rule 1: no other
+ * module includes this file).  signer.c holds the code common to every
+ * backend; signer_proc.c and signer_local.c each fill a struct signer_ops.
+ */
+#ifndef DV_SIGNER_INT_H
+#define DV_SIGNER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signer.h"
+
+/*
+ * Largest to-be-signed input.  A TBSCertificate is below DV_MAX_DER
+ * (16 KiB); an OCSP response's tbsResponseData with DV_MAX_OCSP_IDS
+ * answers is smaller; 64 KiB also holds the TBSCertList of a CRL of about
+ * 1500 revoked certificates.  XXX: a larger CRL needs a larger bound here.
+ */
+#define SIGNER_MAX_TBS		(64 * 1024)
+/* Largest signature: RSA-8192 gives 1024 bytes, DER ECDSA P-384 < 110. */
+#define SIGNER_MAX_SIG		2048
+/* Keys one signer may hold: three authorities per team, two keys each,
+ * for many teams; bounds the start-up message of the proc backend. */
+#define SIGNER_MAX_KEYS		1024
+/* Channels of the proc backend (threads that sign at once). */
+#define SIGNER_MAX_CHAN		64
+
+/* The argument of a pki_signer made by signer_pki(). */
+struct signer_ref {
+	struct signer	*s;		/* borrowed: the signer that owns us */
+	unsigned	 idx;
+};
+
+struct signer_ops {
+	/* Signs with key idx (< nkeys; len <= SIGNER_MAX_TBS, checked by
+	 * signer_sign).  Thread-safe.  *sig is new. */
+	enum dv_rc	(*sign)(struct signer *, unsigned idx,
+			    const uint8_t *tbs, size_t len, uint8_t **sig,
+			    size_t *siglen);
+	/* Releases the backend state s->be (and its keys or child). */
+	void		(*stop)(struct signer *);
+};
+
+struct signer {
+	const struct signer_ops *ops;	/* borrowed, static */
+	size_t		 nkeys;
+	enum pki_sig_alg *algs;		/* owned: nkeys algorithms */
+	struct signer_ref *refs;	/* owned: nkeys signer_pki args */
+	void		*be;		/* owned by ops: backend state */
+};
+
+/* A signer for nkeys keys with backend ops; algs still to be filled. */
+struct signer	*signer_new(const struct signer_ops *, size_t nkeys);
+
+/*
+ * Reads the PEM file path and decrypts it with pass.  The PEM text is read
+ * into one buffer that is wiped before it is freed, so no copy of a key
+ * stays in freed memory.  *out is new (pki_key_free).
+ */
+enum dv_rc	signer_key_load(const char *path, const char *pass,
+		    EVP_PKEY **out);
+
+#endif

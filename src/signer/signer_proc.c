@@ -1,0 +1,609 @@
+/*
+ * signer_proc.c - the default signer backend: the CA keys live in a child
+ * process (STYLE rule 15, DESIGN §6; acme-client keyproc).
+ *
+ * Design.  signer_start_proc() forks, and the fork must happen before the
+ * parent starts any thread (a child of a threaded process may inherit a
+ * lock held by a thread that does not exist in it); it warns when it
+ * finds other threads.  The parent never opens a key file and never calls
+ * pki_key_from_pem: the child closes every descriptor it inherited except
+ * its ends of the channels and stderr, then reads and decrypts the keys,
+ * reports each key's signature algorithm on channel 0 (the hello), and
+ * serves each channel from a thread of its own.  The parent only ever
+ * receives signatures, algorithms and status codes, so no key material can
+ * reach the process that parses network input.
+ *
+ * Messages (all integers are 32-bit, network byte order):
+ *   request   op = SIGNER_OP_SIGN, key index, len, len bytes (len <=
+ *             SIGNER_MAX_TBS)
+ *   response  status (enum dv_rc), len, len bytes (len <= SIGNER_MAX_SIG)
+ *   hello     a response whose bytes are one algorithm per key, or whose
+ *             status says why the keys could not be loaded.
+ * A channel carries one request at a time; the parent keeps idle channels
+ * in a pool (mutex + condvar) so that any thread may sign.  A channel that
+ * fails is closed and leaves the pool; with none left signing fails with
+ * DV_ERR_UNAVAILABLE.
+ *
+ * Lifetime.  The child ignores SIGINT, SIGHUP, SIGTERM and SIGPIPE: it
+ * ends when the parent's sockets close (signer_stop, or the parent's
+ * exit), and on Linux also through PR_SET_PDEATHSIG when the thread that
+ * forked it dies.  signer_stop() shuts the sockets down and waits for it.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "signer_int.h"
+
+enum signer_op {
+	SIGNER_OP_SIGN = 1,
+	SIGNER_OP__MAX
+};
+
+#define REQ_HDR		12	/* op, key index, len */
+#define RESP_HDR	8	/* status, len */
+
+/* Parent side. */
+struct proc {
+	pid_t		 pid;
+	unsigned	 nchan;
+	int		*fds;		/* owned: parent ends, -1 once failed */
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;		/* a channel became idle or failed */
+	unsigned	*idle;		/* owned: stack of idle channels */
+	unsigned	 nidle;
+	unsigned	 nlive;		/* channels not failed */
+};
+
+/* Child side: one serving thread's channel. */
+struct child_chan {
+	int		 fd;
+	EVP_PKEY	**keys;		/* borrowed from the child's main */
+	enum pki_sig_alg *algs;		/* borrowed */
+	size_t		 nkeys;
+	pthread_t	 th;
+	bool		 started;
+};
+
+/* ---- framing ------------------------------------------------------- */
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return ntohl(v);
+}
+
+/* Writes all of p; MSG_NOSIGNAL: a peer gone is an error, not SIGPIPE. */
+static enum dv_rc
+io_write(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(fd, b, n, MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return DV_ERR_IO;
+		b += w;
+		n -= (size_t)w;
+	}
+	return DV_OK;
+}
+
+/* Reads exactly n bytes: DV_ERR_UNAVAILABLE on end of stream before the
+ * first byte (the peer closed), DV_ERR_IO otherwise. */
+static enum dv_rc
+io_read(int fd, void *p, size_t n)
+{
+	uint8_t *b = p;
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, b + got, n - got);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == 0 && got == 0)
+			return DV_ERR_UNAVAILABLE;
+		if (r <= 0)
+			return DV_ERR_IO;
+		got += (size_t)r;
+	}
+	return DV_OK;
+}
+
+/* Sends a response (or the hello): header and body in one write. */
+static enum dv_rc
+resp_write(int fd, enum dv_rc status, const uint8_t *body, size_t len)
+{
+	uint8_t *m;
+	enum dv_rc rc;
+
+	m = xmalloc(RESP_HDR + len);
+	put_u32(m, (uint32_t)status);
+	put_u32(m + 4, (uint32_t)len);
+	if (len > 0)
+		memcpy(m + RESP_HDR, body, len);
+	rc = io_write(fd, m, RESP_HDR + len);
+	free(m);
+	return rc;
+}
+
+/* Reads a response of at most max bytes: *status and a new *body. */
+static enum dv_rc
+resp_read(int fd, size_t max, enum dv_rc *status, uint8_t **body,
+    size_t *len)
+{
+	uint8_t h[RESP_HDR], *b;
+	uint32_t st, n;
+	enum dv_rc rc;
+
+	*status = DV_ERR_INTERNAL;
+	*body = NULL;
+	*len = 0;
+	if ((rc = io_read(fd, h, sizeof(h))) != DV_OK)
+		return rc;
+	st = get_u32(h);
+	n = get_u32(h + 4);
+	if (st >= DV_RC__MAX || n > max)
+		return DV_ERR_IO;	/* the stream cannot be trusted now */
+	b = xmalloc(n + 1);
+	if ((rc = io_read(fd, b, n)) != DV_OK) {
+		free(b);
+		return DV_ERR_IO;
+	}
+	*status = (enum dv_rc)st;
+	*body = b;
+	*len = n;
+	return DV_OK;
+}
+
+/* ---- child --------------------------------------------------------- */
+
+/* Serves one channel until the parent closes it. */
+static void *
+child_serve(void *arg)
+{
+	struct child_chan *c = arg;
+	uint8_t h[REQ_HDR], *tbs, *sig;
+	uint32_t op, idx, len;
+	size_t siglen;
+	enum dv_rc rc;
+
+	tbs = xmalloc(SIGNER_MAX_TBS);
+	for (;;) {
+		if ((rc = io_read(c->fd, h, sizeof(h))) != DV_OK)
+			break;	/* parent closed (or failed): we are done */
+		op = get_u32(h);
+		idx = get_u32(h + 4);
+		len = get_u32(h + 8);
+		if (len > SIGNER_MAX_TBS) {
+			/* cannot skip the body without trusting len */
+			log_msg(LOG_ERR, "signer.child", "{s:s,s:I}", "error",
+			    "request too large", "len", (json_int_t)len);
+			break;
+		}
+		if (io_read(c->fd, tbs, len) != DV_OK)
+			break;
+		sig = NULL;
+		siglen = 0;
+		if (op != SIGNER_OP_SIGN || idx >= c->nkeys) {
+			log_msg(LOG_ERR, "signer.child", "{s:s,s:I,s:I}",
+			    "error", "bad request", "op", (json_int_t)op,
+			    "key", (json_int_t)idx);
+			rc = DV_ERR_INTERNAL;
+		} else if ((rc = pki_sign_data(c->keys[idx], c->algs[idx],
+		    tbs, len, &sig, &siglen)) == DV_OK &&
+		    siglen > SIGNER_MAX_SIG) {
+			log_msg(LOG_ERR, "signer.child", "{s:s,s:I}", "error",
+			    "signature larger than SIGNER_MAX_SIG", "len",
+			    (json_int_t)siglen);
+			rc = DV_ERR_INTERNAL;
+		}
+		if (rc != DV_OK)
+			siglen = 0;
+		rc = resp_write(c->fd, rc, sig, siglen);
+		free(sig);
+		if (rc != DV_OK)
+			break;
+	}
+	/* the bytes signed are certificates, not secrets, but cheap to wipe */
+	explicit_bzero(tbs, SIGNER_MAX_TBS);
+	free(tbs);
+	close(c->fd);
+	return NULL;
+}
+
+static int
+int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Closes every descriptor but stderr and keep[0..n): sockets, files and
+ * the parent's channel ends the child must not hold.  Stdin and stdout are
+ * pointed at /dev/null.
+ */
+static void
+child_close_fds(const int *keep, unsigned n)
+{
+	int *k, lo = 3, fd;
+	unsigned i;
+
+	k = xcalloc(n, sizeof(*k));
+	memcpy(k, keep, n * sizeof(*k));
+	qsort(k, n, sizeof(*k), int_cmp);
+	for (i = 0; i < n; i++) {
+		if (k[i] > lo)
+			close_range((unsigned)lo, (unsigned)k[i] - 1, 0);
+		lo = k[i] + 1;
+	}
+	close_range((unsigned)lo, ~0U, 0);
+	free(k);
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+#ifdef __linux__
+/* Dies with the thread that forked us, in case the sockets are kept open. */
+static void
+child_bind_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(1);
+}
+#else
+static void
+child_bind_parent(pid_t parent)
+{
+	/* end of stream on the channels is the only signal elsewhere */
+	(void)parent;
+}
+#endif
+
+/* The child: never returns. */
+static void
+child_main(pid_t parent, const struct signer_key *keys, size_t nkeys,
+    const char *pass, int *fds, unsigned nchan)
+{
+	struct child_chan *ch;
+	enum pki_sig_alg *algs;
+	EVP_PKEY **k;
+	uint8_t *hello;
+	enum dv_rc rc = DV_OK;
+	size_t i;
+	unsigned c;
+
+	child_bind_parent(parent);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	child_close_fds(fds, nchan);
+
+	k = xcalloc(nkeys, sizeof(*k));
+	algs = xcalloc(nkeys, sizeof(*algs));
+	hello = xcalloc(nkeys, 4);
+	for (i = 0; i < nkeys && rc == DV_OK; i++) {
+		if ((rc = signer_key_load(keys[i].path, pass, &k[i])) == DV_OK &&
+		    (rc = pki_key_sig_alg(k[i], &algs[i])) == DV_OK)
+			put_u32(hello + 4 * i, (uint32_t)algs[i]);
+	}
+	if (rc != DV_OK) {
+		(void)resp_write(fds[0], rc, NULL, 0);
+		goto out;
+	}
+	if (resp_write(fds[0], DV_OK, hello, 4 * nkeys) != DV_OK)
+		goto out;
+
+	ch = xcalloc(nchan, sizeof(*ch));
+	for (c = 0; c < nchan; c++) {
+		ch[c] = (struct child_chan){ .fd = fds[c], .keys = k,
+		    .algs = algs, .nkeys = nkeys };
+		if (pthread_create(&ch[c].th, NULL, child_serve, &ch[c]) == 0)
+			ch[c].started = true;
+		else
+			close(fds[c]);	/* the parent sees it fail */
+	}
+	for (c = 0; c < nchan; c++)
+		if (ch[c].started)
+			pthread_join(ch[c].th, NULL);
+	free(ch);
+out:
+	for (i = 0; i < nkeys; i++)
+		pki_key_free(k[i]);
+	free(k);
+	free(algs);
+	free(hello);
+	/* _exit: the parent's atexit handlers and stdio buffers are not ours */
+	_exit(rc == DV_OK ? 0 : 1);
+}
+
+/* ---- parent -------------------------------------------------------- */
+
+/* Number of threads of this process, 0 if unknown. */
+static unsigned
+proc_threads(void)
+{
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+proc_reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+}
+
+/* One request and its response on fd.  *broken: the channel is unusable. */
+static enum dv_rc
+proc_exchange(int fd, unsigned idx, const uint8_t *tbs, size_t len,
+    uint8_t **sig, size_t *siglen, bool *broken)
+{
+	uint8_t *m, *body = NULL;
+	enum dv_rc rc, status;
+	size_t n;
+
+	*broken = true;
+	m = xmalloc(REQ_HDR + len);
+	put_u32(m, SIGNER_OP_SIGN);
+	put_u32(m + 4, idx);
+	put_u32(m + 8, (uint32_t)len);
+	memcpy(m + REQ_HDR, tbs, len);
+	rc = io_write(fd, m, REQ_HDR + len);
+	free(m);
+	if (rc == DV_OK)
+		rc = resp_read(fd, SIGNER_MAX_SIG, &status, &body, &n);
+	if (rc != DV_OK) {
+		log_msg(LOG_ERR, "signer.channel", "{s:s}", "error",
+		    "signer process does not answer");
+		return DV_ERR_UNAVAILABLE;
+	}
+	*broken = false;
+	/* a failure was logged by the child */
+	if (status != DV_OK) {
+		free(body);
+		return status;
+	}
+	if (n == 0) {
+		free(body);
+		log_msg(LOG_ERR, "signer.channel", "{s:s}", "error",
+		    "empty signature");
+		return DV_ERR_INTERNAL;
+	}
+	*sig = body;
+	*siglen = n;
+	return DV_OK;
+}
+
+static enum dv_rc
+proc_sign(struct signer *s, unsigned idx, const uint8_t *tbs, size_t len,
+    uint8_t **sig, size_t *siglen)
+{
+	struct proc *p = s->be;
+	enum dv_rc rc;
+	unsigned c;
+	bool broken;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->nidle == 0 && p->nlive > 0)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->nlive == 0) {
+		pthread_mutex_unlock(&p->mu);
+		log_msg(LOG_ERR, "signer.sign", "{s:s}", "error",
+		    "no channel to the signer process is left");
+		return DV_ERR_UNAVAILABLE;
+	}
+	c = p->idle[--p->nidle];
+	pthread_mutex_unlock(&p->mu);
+
+	rc = proc_exchange(p->fds[c], idx, tbs, len, sig, siglen, &broken);
+
+	pthread_mutex_lock(&p->mu);
+	if (broken) {
+		shutdown(p->fds[c], SHUT_RDWR);
+		close(p->fds[c]);
+		p->fds[c] = -1;
+		p->nlive--;
+		pthread_cond_broadcast(&p->cv);
+	} else {
+		p->idle[p->nidle++] = c;
+		pthread_cond_signal(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+static void
+proc_stop(struct signer *s)
+{
+	struct proc *p = s->be;
+	unsigned c;
+
+	if (p == NULL)
+		return;
+	/* shutdown, not only close: a copy of the descriptor in another
+	 * process must not keep the child alive */
+	for (c = 0; c < p->nchan; c++) {
+		if (p->fds[c] == -1)
+			continue;
+		shutdown(p->fds[c], SHUT_RDWR);
+		close(p->fds[c]);
+	}
+	if (p->pid > 0)
+		proc_reap(p->pid);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->idle);
+	free(p->fds);
+	free(p);
+	s->be = NULL;
+}
+
+static const struct signer_ops proc_ops = {
+	.sign = proc_sign,
+	.stop = proc_stop,
+};
+
+/* Reads the hello into s->algs. */
+static enum dv_rc
+proc_hello(struct signer *s, int fd)
+{
+	uint8_t *body = NULL;
+	enum dv_rc rc, status;
+	size_t n, i;
+	uint32_t a;
+
+	rc = resp_read(fd, 4 * s->nkeys, &status, &body, &n);
+	if (rc != DV_OK) {
+		log_msg(LOG_ERR, "signer.start", "{s:s}", "error",
+		    "signer process ended before it was ready");
+		rc = DV_ERR_INTERNAL;
+		goto out;
+	}
+	if ((rc = status) != DV_OK)
+		goto out;	/* logged by the child */
+	if (n != 4 * s->nkeys) {
+		rc = DV_ERR_INTERNAL;
+		goto bad;
+	}
+	for (i = 0; i < s->nkeys; i++) {
+		if ((a = get_u32(body + 4 * i)) >= PKI_SIG__MAX) {
+			rc = DV_ERR_INTERNAL;
+			goto bad;
+		}
+		s->algs[i] = (enum pki_sig_alg)a;
+	}
+	goto out;
+bad:
+	log_msg(LOG_ERR, "signer.start", "{s:s}", "error",
+	    "malformed hello from the signer process");
+out:
+	free(body);
+	return rc;
+}
+
+enum dv_rc
+signer_start_proc(const struct signer_key *keys, size_t n, const char *pass,
+    unsigned nchan, struct signer **out)
+{
+	struct signer *s = NULL;
+	struct proc *p;
+	int *child = NULL, sv[2];
+	unsigned c, threads;
+	pid_t parent;
+	enum dv_rc rc;
+
+	*out = NULL;
+	if (nchan == 0 || nchan > SIGNER_MAX_CHAN || n > SIGNER_MAX_KEYS) {
+		log_msg(LOG_ERR, "signer.start", "{s:s,s:i,s:I}", "error",
+		    "channels or keys out of range", "channels", (int)nchan,
+		    "keys", (json_int_t)n);
+		return DV_ERR_INTERNAL;
+	}
+	if ((threads = proc_threads()) > 1)
+		log_msg(LOG_WARN, "signer.start", "{s:s,s:i}", "warning",
+		    "forking the signer in a process with threads", "threads",
+		    (int)threads);
+
+	s = signer_new(&proc_ops, n);
+	p = xcalloc(1, sizeof(*p));
+	s->be = p;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->fds = xcalloc(nchan, sizeof(*p->fds));
+	p->idle = xcalloc(nchan, sizeof(*p->idle));
+	child = xcalloc(nchan, sizeof(*child));
+	for (c = 0; c < nchan; c++)
+		p->fds[c] = child[c] = -1;
+	p->nchan = nchan;
+	for (c = 0; c < nchan; c++) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)
+		    == -1) {
+			log_msg(LOG_ERR, "signer.start", "{s:s,s:s}", "error",
+			    "socketpair", "errno", strerror(errno));
+			rc = DV_ERR_IO;
+			goto err;
+		}
+		p->fds[c] = sv[0];
+		child[c] = sv[1];
+	}
+
+	/* buffered output would otherwise be written twice */
+	fflush(NULL);
+	parent = getpid();
+	if ((p->pid = fork()) == -1) {
+		log_msg(LOG_ERR, "signer.start", "{s:s,s:s}", "error", "fork",
+		    "errno", strerror(errno));
+		rc = DV_ERR_INTERNAL;
+		goto err;
+	}
+	if (p->pid == 0)
+		child_main(parent, keys, n, pass, child, nchan);
+
+	for (c = 0; c < nchan; c++) {
+		close(child[c]);
+		child[c] = -1;
+	}
+	if ((rc = proc_hello(s, p->fds[0])) != DV_OK)
+		goto err;	/* signer_stop() reaps the child */
+	for (c = 0; c < nchan; c++)
+		p->idle[c] = nchan - 1 - c;
+	p->nidle = p->nlive = nchan;
+	log_msg(LOG_INFO, "signer.started", "{s:i,s:I,s:i}", "pid",
+	    (int)p->pid, "keys", (json_int_t)n, "channels", (int)nchan);
+	free(child);
+	*out = s;
+	return DV_OK;
+err:
+	for (c = 0; c < nchan; c++)
+		if (child[c] != -1)
+			close(child[c]);
+	free(child);
+	signer_stop(s);
+	return rc;
+}
