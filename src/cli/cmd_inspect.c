@@ -256,8 +256,8 @@ cmd_inspect(int argc, char **argv)
 	if (cli_file_read("input", argv[optind], &data, &len) != DV_OK)
 		goto out;
 	if ((rc = pki_inspect(data, len, &d)) != DV_OK) {
-		cli_err_rc(rc, "'%s' is not a certificate, CSR or CRL (PEM or "
-		    "DER)", argv[optind]);
+		cli_err("'%s' is not a certificate, CSR or CRL (PEM or DER)%s",
+		    argv[optind], rc == DV_ERR_TOO_LARGE ? ": too large" : "");
 		goto out;
 	}
 	if (as_json) {

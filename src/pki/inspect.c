@@ -378,10 +378,13 @@ jexts(json_t *o, const STACK_OF(X509_EXTENSION) *exts)
 		a = json_array();
 		for (i = 0; i < sk_DIST_POINT_num(cdp); i++) {
 			DIST_POINT *dp = sk_DIST_POINT_value(cdp, i);
+			json_t *names;
 
-			if (dp->distpoint != NULL && dp->distpoint->type == 0)
-				json_array_extend(a,
-				    jgns(dp->distpoint->name.fullname));
+			if (dp->distpoint == NULL || dp->distpoint->type != 0)
+				continue;
+			names = jgns(dp->distpoint->name.fullname);
+			json_array_extend(a, names);
+			json_decref(names);
 		}
 		json_object_set_new(o, "crlDistributionPoints", a);
 		CRL_DIST_POINTS_free(cdp);
