@@ -1,0 +1,108 @@
+/*
+ * asn1.h - the ASN.1 structures devid declares itself (STYLE rule 19), each
+ * citing its specification, and the table of OIDs it uses.  The templates
+ * are in asn1.c.
+ *
+ * Why local templates at all: OpenSSL's own CSR type decodes the public key
+ * eagerly (an OSSL_DECODER round trip, ~100 us and provider locks under
+ * OpenSSL 3.0, spec/performance.md §2.2), and OpenSSL 3 has no setter for the
+ * signature field inside a TBSCertList or for the ResponseData of an OCSP
+ * response, which devid must sign through an external pki_signer.
+ */
+#ifndef DV_PKI_ASN1_H
+#define DV_PKI_ASN1_H
+
+#include <openssl/asn1t.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509.h>
+
+/*
+ * OIDs.  Standard ones are used through OpenSSL's NIDs:
+ *   id-ecPublicKey, prime256v1, secp384r1      RFC 5480 §2.1.1
+ *   rsaEncryption, sha256WithRSAEncryption     RFC 4055 §1.2, §5
+ *   ecdsa-with-SHA256/384                      RFC 5758 §3.2
+ *   id-Ed25519                                 RFC 8410 §3
+ *   extensionRequest (PKCS#9)                  RFC 2985 §5.4.2
+ *   certificate and CRL extensions             RFC 5280 §4.2, §5.2
+ *   id-pkix-ocsp-nonce                         RFC 6960 §4.4.1
+ * The ones OpenSSL does not know are registered by pki_init:
+ */
+/* step-ca provisioner extension (authority/provisioner/extension.go). */
+#define PKI_OID_PROVISIONER	"1.3.6.1.4.1.37476.9000.64.1"
+#define PKI_SN_PROVISIONER	"stepProvisioner"
+#define PKI_LN_PROVISIONER	"Smallstep provisioner"
+
+/* RFC 5280 §4.1.2.7 SubjectPublicKeyInfo, with the key left as bytes. */
+typedef struct {
+	X509_ALGOR	*algor;
+	ASN1_BIT_STRING	*key;
+} PKI_SPKI;
+DECLARE_ASN1_FUNCTIONS(PKI_SPKI)
+
+/* RFC 2986 §4.1 CertificationRequestInfo. */
+typedef struct {
+	ASN1_INTEGER	*version;
+	X509_NAME	*subject;
+	PKI_SPKI	*spki;
+	STACK_OF(X509_ATTRIBUTE) *attributes;
+} PKI_CSR_INFO;
+DECLARE_ASN1_FUNCTIONS(PKI_CSR_INFO)
+
+/* RFC 2986 §4.2 CertificationRequest. */
+typedef struct {
+	PKI_CSR_INFO	*info;
+	X509_ALGOR	*sigalg;
+	ASN1_BIT_STRING	*signature;
+} PKI_CSR;
+DECLARE_ASN1_FUNCTIONS(PKI_CSR)
+
+/*
+ * step-ca provisioner extension value (authority/provisioner/extension.go):
+ * SEQUENCE { type INTEGER, name OCTET STRING, credentialID OCTET STRING,
+ * keyValuePairs SEQUENCE OF UTF8String OPTIONAL }.
+ */
+typedef struct {
+	ASN1_INTEGER	*type;
+	ASN1_OCTET_STRING *name;
+	ASN1_OCTET_STRING *credential_id;
+	STACK_OF(ASN1_UTF8STRING) *key_values;
+} PKI_PROVISIONER;
+DECLARE_ASN1_FUNCTIONS(PKI_PROVISIONER)
+
+/* RFC 5280 §5.1 TBSCertList, mirrored so its signature field can be set. */
+typedef struct {
+	ASN1_INTEGER	*version;
+	X509_ALGOR	*signature;
+	X509_NAME	*issuer;
+	ASN1_TIME	*this_update;
+	ASN1_TIME	*next_update;
+	STACK_OF(X509_REVOKED) *revoked;
+	STACK_OF(X509_EXTENSION) *extensions;
+} PKI_TBS_CRL;
+DECLARE_ASN1_FUNCTIONS(PKI_TBS_CRL)
+
+/* RFC 6960 §4.2.1 ResponseData, mirrored so it can be signed outside
+ * OCSP_basic_sign (which needs the private key in this process). */
+typedef struct {
+	ASN1_INTEGER	*version;
+	OCSP_RESPID	*responder_id;
+	ASN1_GENERALIZEDTIME *produced_at;
+	STACK_OF(OCSP_SINGLERESP) *responses;
+	STACK_OF(X509_EXTENSION) *extensions;
+} PKI_OCSP_RESPDATA;
+DECLARE_ASN1_FUNCTIONS(PKI_OCSP_RESPDATA)
+
+/*
+ * Any signed object: SEQUENCE { tbs, signatureAlgorithm, signature }, the
+ * shape of Certificate (RFC 5280 §4.1), CertificateList (§5.1) and
+ * BasicOCSPResponse without certs (RFC 6960 §4.2.1).  tbs holds the DER of
+ * the to-be-signed SEQUENCE verbatim (ANY).
+ */
+typedef struct {
+	ASN1_TYPE	*tbs;
+	X509_ALGOR	*sigalg;
+	ASN1_BIT_STRING	*signature;
+} PKI_SIGNED;
+DECLARE_ASN1_FUNCTIONS(PKI_SIGNED)
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * pki_int.h - what the files of src/pki share and nobody else includes
+ * (STYLE rule 1).
+ */
+#ifndef DV_PKI_INT_H
+#define DV_PKI_INT_H
+
+#include <openssl/x509v3.h>
+
+#include "pki.h"
+
+/* Digests fetched once by pki_init (spec/performance.md §2.2: implicit
+ * fetches such as EVP_sha256() take the provider store locks each time). */
+enum pki_md {
+	PKI_MD_SHA1,
+	PKI_MD_SHA256,
+	PKI_MD_SHA384,
+	PKI_MD_SHA512,
+	PKI_MD__MAX
+};
+
+/* Runs pki_init once if nobody did; false if it failed. */
+bool		 pki_ready(void);
+const EVP_MD	*pki_md(enum pki_md);
+/* The pre-fetched digest for a digest NID, or NULL if it is not one. */
+const EVP_MD	*pki_md_by_nid(int nid);
+/* NID of the provisioner extension, registered by pki_init. */
+int		 pki_nid_provisioner(void);
+
+/*
+ * Logs event at level with a printf-style detail followed by the drained
+ * OpenSSL error queue (rule 10).  The queue is empty afterwards.
+ */
+void		 pki_log_ssl(enum log_level, const char *event,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Moves an OPENSSL_malloc'd buffer into a malloc'd one (callers free()). */
+uint8_t		*pki_take_buf(unsigned char *p, size_t len);
+
+/*
+ * Reads the next PEM block labelled label (or alt, when not NULL) from b,
+ * skipping blocks of other types: its DER is new (OPENSSL_free).  Blocks
+ * with RFC 1421 headers (encryption) are refused, never decrypted.
+ * DV_ERR_NOT_FOUND when no such block is left, DV_ERR_MALFORMED on bad
+ * base64.
+ */
+enum dv_rc	 pki_pem_next(BIO *b, const char *label, const char *alt,
+		    unsigned char **der, long *len);
+
+/* names.c: SANs <-> GENERAL_NAMES.  from_gens skips name types devid does
+ * not issue (otherName, directoryName, ...) and fails on invalid names. */
+enum dv_rc	 pki_sans_to_gens(const struct pki_sans *, GENERAL_NAMES **out);
+enum dv_rc	 pki_sans_from_gens(const GENERAL_NAMES *, struct pki_sans *out);
+/* X509_NAME first commonName as a new UTF-8 string; NULL if absent/bad. */
+char		*pki_name_cn(const X509_NAME *);
+
+/* sign.c: the signer glue shared by certificates, CRLs and OCSP. */
+/* Sets alg to the AlgorithmIdentifier of a (RFC 5758 §3.2, RFC 4055 §5,
+ * RFC 8410 §3: ECDSA and Ed25519 without parameters, RSA with NULL). */
+enum dv_rc	 pki_sig_algor_set(X509_ALGOR *alg, enum pki_sig_alg a);
+/*
+ * Signs tbs with signer and writes SEQUENCE { tbs, algorithm, signature }
+ * (RFC 5280 §4.1 / §5.1, RFC 6960 §4.2.1 without certs) to *der (new,
+ * free()).
+ */
+enum dv_rc	 pki_sign_wrap(const struct pki_signer *, const uint8_t *tbs,
+		    size_t tbslen, uint8_t **der, size_t *derlen);
+/* Key identifier (RFC 5280 §4.2.1.2 method 1): SHA-1 of the key bits. */
+ASN1_OCTET_STRING *pki_key_id(const uint8_t *bits, size_t len);
+/* The issuer's SKI or, if it has none, its computed key identifier. */
+ASN1_OCTET_STRING *pki_issuer_key_id(X509 *issuer);
+
+/* cert.c: decimal serial string -> ASN1_INTEGER (new). */
+ASN1_INTEGER	*pki_serial_from_dec(const char *dec);
+/* ASN1_INTEGER -> decimal string (new, free()). */
+char		*pki_serial_to_dec(const ASN1_INTEGER *);
+
+#endif
