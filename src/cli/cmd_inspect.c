@@ -138,7 +138,9 @@ print_common_exts(const json_t *o)
 		} else
 			printf("(malformed extension)");
 		putchar('\n');
-		field("Credential ID:", json_get_str(p, "credentialID"));
+		if (json_get_str(p, "credentialID") != NULL &&
+		    json_get_str(p, "credentialID")[0] != '\0')
+			field("Credential ID:", json_get_str(p, "credentialID"));
 	}
 	field("Subject key ID:", json_get_str(o, "subjectKeyId"));
 	field("Authority key ID:", json_get_str(o, "authorityKeyId"));

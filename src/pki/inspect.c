@@ -285,6 +285,17 @@ out:
 	return o;
 }
 
+/* True if o is the dotted OID text (compared as text: pki_init may have
+ * registered it, so its NID is not fixed). */
+static bool
+oid_is(const ASN1_OBJECT *o, const char *text)
+{
+	char buf[128];
+
+	return OBJ_obj2txt(buf, sizeof(buf), o, 1) > 0 &&
+	    strcmp(buf, text) == 0;
+}
+
 /* Extensions of a certificate or CSR into o. */
 static void
 jexts(json_t *o, const STACK_OF(X509_EXTENSION) *exts)
@@ -306,17 +317,11 @@ jexts(json_t *o, const STACK_OF(X509_EXTENSION) *exts)
 		json_array_append_new(list, json_pack("{s:o,s:b}", "oid",
 		    joid(X509_EXTENSION_get_object((X509_EXTENSION *)e)),
 		    "critical", X509_EXTENSION_get_critical(e)));
-		if (OBJ_obj2nid(X509_EXTENSION_get_object((X509_EXTENSION *)e))
-		    == NID_undef) {
-			char buf[128];
-
-			OBJ_obj2txt(buf, sizeof(buf),
-			    X509_EXTENSION_get_object((X509_EXTENSION *)e), 1);
-			if (strcmp(buf, OID_PROVISIONER) == 0)
-				json_object_set_new(o, "provisioner",
-				    jprovisioner(X509_EXTENSION_get_data(
-				    (X509_EXTENSION *)e)));
-		}
+		if (oid_is(X509_EXTENSION_get_object((X509_EXTENSION *)e),
+		    OID_PROVISIONER))
+			json_object_set_new(o, "provisioner",
+			    jprovisioner(X509_EXTENSION_get_data(
+			    (X509_EXTENSION *)e)));
 	}
 	json_object_set_new(o, "extensions", list);
 
