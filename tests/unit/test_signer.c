@@ -7,7 +7,8 @@
  * (both byte orders: big-endian as in DER, little-endian as in a BIGNUM)
  * and must not contain it.  The same search run after the local signer has
  * loaded the key must find it, which shows the search works.  Signatures are
- * checked by `openssl dgst -verify`, an oracle independent of src/pki.
+ * checked by `openssl dgst -verify`, an oracle independent of src/pki, and
+ * through pki_cert_issue with the signer_pki adapter plus pki_trust_verify.
  */
 #include <sys/mman.h>
 #include <sys/types.h>
@@ -342,6 +343,110 @@ test_proc(void **state)
 	signer_stop(NULL);
 }
 
+/* Certificates signed through the signer_pki adapter, from 8 threads. */
+struct chain_ctx {
+	X509		*root[NKEYS];
+	struct pki_trust *trust[NKEYS];
+	struct pki_signer ps[NKEYS];
+	uint8_t		*leaf_spki;
+	size_t		 leaf_len;
+};
+
+struct chain_worker {
+	struct chain_ctx *c;
+	int		 failed;
+};
+
+static void *
+chain_run(void *arg)
+{
+	struct chain_worker *w = arg;
+	struct chain_ctx *c = w->c;
+	struct pki_profile p = { .cn = "device", .ku = PKI_KU_DIGITAL_SIGNATURE,
+	    .eku = PKI_EKU_CLIENT_AUTH, .path_len = -1 };
+	X509 *leaf;
+	uint8_t *der;
+	size_t len;
+	int i, k;
+
+	p.not_before = time(NULL) - 60;
+	p.not_after = time(NULL) + 3600;
+	for (i = 0; i < 6; i++) {
+		k = i % NKEYS;
+		/* verified as a relying party gets it: from its DER */
+		if (pki_cert_issue(c->root[k], &c->ps[k], &p, c->leaf_spki,
+		    c->leaf_len, NULL, &der, &len) != DV_OK ||
+		    pki_cert_from_der(der, len, &leaf) != DV_OK) {
+			free(der);
+			w->failed++;
+			continue;
+		}
+		free(der);
+		if (pki_trust_verify(c->trust[k], leaf, NULL, 0,
+		    PKI_EKU_CLIENT_AUTH, true) != DV_OK ||
+		    pki_trust_verify(c->trust[!k], leaf, NULL, 0, 0, false) !=
+		    DV_ERR_UNTRUSTED)
+			w->failed++;
+		pki_cert_free(leaf);
+	}
+	return NULL;
+}
+
+static void
+test_cert_chain(void **state)
+{
+	struct pki_profile rp = { .ku = PKI_KU_CERT_SIGN | PKI_KU_CRL_SIGN,
+	    .is_ca = true, .path_len = -1 };
+	struct chain_worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct chain_ctx c;
+	struct signer *s;
+	EVP_PKEY *lk;
+	uint8_t *spki;
+	size_t n;
+	int i, k;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(signer_start_proc(keys, NKEYS, PASS, 4, &s), DV_OK);
+	rp.not_before = time(NULL) - 60;
+	rp.not_after = time(NULL) + 86400;
+	for (k = 0; k < NKEYS; k++) {
+		rp.cn = k == 0 ? "Test Root EC" : "Test Root RSA";
+		assert_int_equal(signer_pki(s, (unsigned)k, &c.ps[k]), DV_OK);
+		assert_int_equal(file_read(pub_path[k], 4096, &spki, &n), DV_OK);
+		/* self-signed: the signer's own public key */
+		assert_int_equal(pki_cert_issue(NULL, &c.ps[k], &rp, spki, n,
+		    &c.root[k], NULL, NULL), DV_OK);
+		free(spki);
+		assert_non_null(c.trust[k] = pki_trust_new());
+		assert_int_equal(pki_trust_add_root(c.trust[k], c.root[k]),
+		    DV_OK);
+	}
+	/* a device key, not a CA key: this process may hold it */
+	assert_int_equal(pki_key_generate(PKI_KEY_P256, &lk), DV_OK);
+	assert_int_equal(pki_key_spki_der(lk, &c.leaf_spki, &c.leaf_len),
+	    DV_OK);
+	pki_key_free(lk);
+
+	for (i = 0; i < NTHREADS; i++) {
+		w[i] = (struct chain_worker){ &c, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, chain_run, &w[i]),
+		    0);
+	}
+	/* join every thread before any assertion may leave this frame */
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < NTHREADS; i++)
+		assert_int_equal(w[i].failed, 0);
+	for (k = 0; k < NKEYS; k++) {
+		pki_trust_free(c.trust[k]);
+		pki_cert_free(c.root[k]);
+	}
+	free(c.leaf_spki);
+	signer_stop(s);
+	assert_true(no_children());
+}
+
 static void
 test_wrong_password(void **state)
 {
@@ -452,6 +557,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proc),
+		cmocka_unit_test(test_cert_chain),
 		cmocka_unit_test(test_wrong_password),
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_child_killed),
