@@ -249,10 +249,22 @@ int_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static bool
+fd_kept(const int *keep, unsigned n, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (keep[i] == fd)
+			return true;
+	return false;
+}
+
 /*
  * Closes every descriptor but stderr and keep[0..n): sockets, files and
- * the parent's channel ends the child must not hold.  Stdin and stdout are
- * pointed at /dev/null.
+ * the parent's channel ends the child must not hold.  Stdin and stdout,
+ * unless kept (a parent may have started with them closed), are pointed
+ * at /dev/null.
  */
 static void
 child_close_fds(const int *keep, unsigned n)
@@ -264,18 +276,21 @@ child_close_fds(const int *keep, unsigned n)
 	memcpy(k, keep, n * sizeof(*k));
 	qsort(k, n, sizeof(*k), int_cmp);
 	for (i = 0; i < n; i++) {
+		if (k[i] < lo)
+			continue;
 		if (k[i] > lo)
 			close_range((unsigned)lo, (unsigned)k[i] - 1, 0);
 		lo = k[i] + 1;
 	}
 	close_range((unsigned)lo, ~0U, 0);
 	free(k);
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (fd > 2)
-			close(fd);
-	}
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		return;
+	for (i = 0; i < 2; i++)
+		if (!fd_kept(keep, n, (int)i) && fd != (int)i)
+			dup2(fd, (int)i);
+	if (fd > 2)
+		close(fd);
 }
 
 #ifdef __linux__

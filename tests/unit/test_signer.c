@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -141,6 +142,25 @@ alive(pid_t pid)
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	return p == NULL || p[2] != 'Z';
+}
+
+/* Number of open descriptors of pid. */
+static int
+fd_count(pid_t pid)
+{
+	struct dirent *e;
+	char path[64];
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }
 
 static bool
@@ -284,6 +304,8 @@ test_proc(void **state)
 	assert_int_equal(signer_start_proc(keys, NKEYS, PASS, 4, &s), DV_OK);
 	assert_true((pid = child_pid()) > 0);
 	assert_true(alive(pid));
+	/* stdin and stdout on /dev/null, stderr, the 4 channels: no more */
+	assert_int_equal(fd_count(pid), 3 + 4);
 
 	assert_int_equal(signer_pki(s, 0, &ps), DV_OK);
 	assert_int_equal(ps.alg, PKI_SIG_ECDSA_SHA256);
