@@ -246,7 +246,16 @@ test_renew_rekey_revoke(void **state)
 	    &iss), DV_OK);
 	assert_int_equal(commit(f, iss), DV_OK);
 
-	/* renew with the certificate as the mTLS peer */
+	/* renew with the certificate as the mTLS peer: decoded from its DER,
+	 * as the TLS layer hands it over */
+	{
+		X509 *peer = NULL;
+
+		assert_int_equal(pki_cert_from_der(iss->der, iss->derlen, &peer),
+		    DV_OK);
+		pki_cert_free(iss->cert);
+		iss->cert = peer;
+	}
 	assert_int_equal(ca_renew_prepare(f->acct, iss->cert, NULL, NULL,
 	    NULL, "x2", &ren), DV_OK);
 	assert_int_equal(commit(f, ren), DV_OK);
@@ -254,6 +263,14 @@ test_renew_rekey_revoke(void **state)
 	assert_string_equal(ren->row.sans, iss->row.sans);
 	assert_string_equal(ren->row.renewed_from, iss->row.serial);
 
+	{
+		X509 *peer = NULL;
+
+		assert_int_equal(pki_cert_from_der(ren->der, ren->derlen, &peer),
+		    DV_OK);
+		pki_cert_free(ren->cert);
+		ren->cert = peer;
+	}
 	/* rekey: same names, the new CSR's key */
 	csr2 = make_csr("dev3.example.test", NULL, NULL);
 	assert_int_equal(ca_renew_prepare(f->acct, ren->cert, NULL, NULL, csr2,
