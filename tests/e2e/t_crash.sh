@@ -25,30 +25,35 @@ client_loop() {
 	done
 }
 
-pids=""
-for w in $(seq 1 $WORKERS); do
-	client_loop "$w" &
-	pids="$pids $!"
-done
+# crash_round N: client loops, SIGKILL after N more certificates, restart.
+crash_round() {
+	local want=$1 pids="" w n i
+	rm -f "$T/stop"
+	for w in $(seq 1 $WORKERS); do
+		client_loop "r$ROUND-$w" &
+		pids="$pids $!"
+	done
+	for i in $(seq 1 600); do
+		n=$(find "$T/certs" -name '*.crt' | wc -l)
+		[ "$n" -ge "$want" ] && break
+		sleep 0.1
+	done
+	kill9_server
+	touch "$T/stop"
+	# shellcheck disable=SC2086
+	wait $pids
+	[ "$n" -ge "$want" ] ||
+	    die "round $ROUND: only $n certificates in 60 s before the crash"
+	start_server
+}
 
-# Wait for some certificates, then crash the server mid-stream.
-for i in $(seq 1 600); do
-	n=$(find "$T/certs" -name '*.crt' | wc -l)
-	[ "$n" -ge "$MIN_BEFORE_KILL" ] && break
-	sleep 0.1
+for ROUND in 1 2 3; do
+	crash_round $((ROUND * MIN_BEFORE_KILL))
 done
-[ "$n" -ge "$MIN_BEFORE_KILL" ] ||
-    die "only $n certificates issued in 60 s before the crash"
-kill9_server
-touch "$T/stop"
-# shellcheck disable=SC2086
-wait $pids
 got=$(find "$T/certs" -name '*.crt' | wc -l)
-echo "# $got certificates received before SIGKILL"
-check "some requests failed after the kill (the crash was mid-stream)" \
+echo "# $got certificates received over 3 rounds of SIGKILL + restart"
+check "some requests failed at the kills (the crashes were mid-stream)" \
     grep -q . "$T"/client.*.err
-
-start_server
 
 missing=0
 mismatch=0
@@ -83,6 +88,18 @@ check "PRAGMA foreign_key_check finds nothing" test "$fk" = 0
 stored=$(sqlite3 "$DB" 'select count(*) from certificates')
 check "the store holds at least the received certificates ($stored >= $got)" \
     test "$stored" -ge "$got"
+
+# A token used just before a crash stays used after it.
+tok=$(mint_token replay.example.com) || die "devid token failed"
+check "issue with a token" "$DEVID" certificate replay.example.com \
+    "$T/replay.crt" "$T/replay.key" --ca-url "$CA" --root "$ROOTS" --token "$tok"
+kill9_server
+start_server
+check "the same token is refused after SIGKILL + restart" test "$(status_of \
+    "$DEVID" certificate replay.example.com "$T/replay2.crt" "$T/replay2.key" \
+    --ca-url "$CA" --root "$ROOTS" --token "$tok")" = 1
+c=$(sqlite3 "$DB" "select count(*) from certificates where serial='$(serial_of "$T/replay.crt")'")
+check "the certificate issued just before the crash is stored" test "$c" = 1
 
 # After the restart the server works, and serials stay unique.
 check "a certificate after the restart" issue after.example.com \

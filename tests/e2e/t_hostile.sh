@@ -106,6 +106,7 @@ printf '[1,2,3]' >"$T/array.json"
 expect array 400 "a JSON array body" "$T/array.json"
 st=$(http PUT "$SIGN" "$T/put.resp" --data-binary '{}')
 check "PUT /1.0/sign answers 405 (got $st)" test "$st" = 405
+check "... with a problem document" is_problem "$T/put.resp" 405
 st=$(http GET "$CA/no/such/route" "$T/404.resp")
 check "an unknown route answers 404 (got $st)" test "$st" = 404
 check "... with a problem document" is_problem "$T/404.resp" 404
@@ -114,6 +115,39 @@ check "an unknown team answers 404 (got $st)" test "$st" = 404
 st=$(http GET "$CA/roots" "$T/hdr.resp" -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)")
 check "a 20 KB header is refused (4xx or closed; got $st)" \
     bash -c "[ '${st:0:1}' = 4 ] || [ '$st' = 000 ]"
+
+# Raw request over TLS; prints the status line's code (or "closed").
+raw() {
+	python3 - "$HOSTPORT" "$ROOTS" "$1" <<'PY'
+import socket, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=15),
+                    server_hostname=host)
+s.sendall(sys.argv[3].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+try:
+    while b"\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+except (socket.timeout, ConnectionError, ssl.SSLError):
+    pass
+line = data.split(b"\r\n", 1)[0].split()
+print(line[1].decode() if len(line) > 1 else "closed")
+PY
+}
+# RFC 9112 §6.3: Content-Length with Transfer-Encoding "ought to be handled
+# as an error" (request smuggling).
+st=$(raw 'POST /t/default/account/1.0/sign HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+check "Content-Length together with Transfer-Encoding is refused with 400 (got $st)" \
+    test "$st" = 400
+st=$(raw 'POST /t/default/account/1.0/sign HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -1\r\n\r\n')
+check "a negative Content-Length is refused with 400 (got $st)" test "$st" = 400
+st=$(raw 'POST /t/default/account/1.0/sign HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999999999999\r\n\r\n')
+check "an absurd Content-Length is refused with 4xx (got $st)" \
+    test "${st:0:1}" = 4
 
 # 9. Slow loris: part of a request over TLS, then silence or one byte every
 #    2 s.  The server must close the connection after its read timeout
