@@ -194,6 +194,22 @@ pki_cert_up_ref(X509 *x)
 	return x;
 }
 
+X509 *
+pki_cert_decoded(X509 *x)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	X509 *y = NULL;
+
+	if (X509_get0_pubkey(x) != NULL)
+		return pki_cert_up_ref(x);
+	ERR_clear_error();
+	if (pki_cert_to_der(x, &der, &len) == DV_OK)
+		(void)pki_cert_from_der(der, len, &y);
+	free(der);
+	return y;
+}
+
 void
 pki_certs_free(STACK_OF(X509) *sk)
 {

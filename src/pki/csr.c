@@ -308,8 +308,12 @@ csr_sans(const PKI_CSR_INFO *info, struct pki_sans *sans)
 				    "subjectAltNames than DV_MAX_SANS");
 				goto out;
 			}
-			if ((rc = pki_sans_from_gens(gens, sans)) != DV_OK)
+			/* an unusable name makes the request bad */
+			if ((rc = pki_sans_from_gens(gens, sans)) != DV_OK) {
+				if (rc == DV_ERR_MALFORMED)
+					rc = DV_ERR_BAD_CSR;
 				goto out;
+			}
 			GENERAL_NAMES_free(gens);
 			gens = NULL;
 		}

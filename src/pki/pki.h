@@ -154,7 +154,11 @@ struct pki_csr {
  * Parses a PEM (or, if der is true, DER) CSR, bounded by DV_MAX_PEM /
  * DV_MAX_DER, checks the key (EC P-256/P-384, RSA 2048..8192, Ed25519) and
  * verifies the self-signature (proof of possession).  Returns DV_ERR_BAD_CSR
- * or DV_ERR_BAD_KEY on failure; *out is new (pki_csr_free).
+ * or DV_ERR_BAD_KEY on failure, DV_ERR_TOO_LARGE over DV_MAX_PEM/DV_MAX_DER
+ * or DV_MAX_SANS (also DV_ERR_BAD_CSR for an invalid SAN); *out is new
+ * (pki_csr_free).  keytype of an RSA key is the largest RSA type not above
+ * its size (RSA-8192 reads as PKI_KEY_RSA4096).  SAN types other than DNS,
+ * IP, email and URI are skipped.
  */
 enum dv_rc	pki_csr_parse(const uint8_t *data, size_t len, bool der,
 		    struct pki_csr **out);
@@ -187,7 +191,8 @@ char		*pki_cert_cn(X509 *);
 char		*pki_cert_subject(X509 *);
 /* SANs of the certificate (appended to *out). */
 enum dv_rc	pki_cert_sans(X509 *, struct pki_sans *out);
-/* The certificate's public key, borrowed. */
+/* The certificate's public key, borrowed; NULL for a certificate fresh
+ * from pki_cert_issue / pki_cert_renew (see there). */
 EVP_PKEY	*pki_cert_pubkey0(X509 *);
 /* Provisioner extension (1.3.6.1.4.1.37476.9000.64.1) if present: type and
  * name (new string).  DV_ERR_NOT_FOUND when absent. */
@@ -240,7 +245,16 @@ struct pki_profile {
  * Issues a certificate for the public key spki under issuer (NULL issuer:
  * self-signed, then spki must be the signer's own key).  A random positive
  * 159-bit serial is chosen.  Writes the new certificate to *out (caller
- * frees) and its DER to *der (new buffer).
+ * frees) and its DER to *der (new buffer, free()); either out or der may be
+ * NULL when not wanted.  DV_ERR_BAD_KEY for an unusable spki or signer,
+ * DV_ERR_LIFETIME if not_after <= not_before, DV_ERR_MALFORMED for a bad
+ * CN, extra extension, or an empty subject without SANs.
+ *
+ * *out is the certificate as built: its public key is kept as bytes, not
+ * decoded (decoding would double the cost of an issuance), so
+ * pki_cert_pubkey0 returns NULL on it.  Everything else (names, serial,
+ * times, extensions, pki_trust_add_*) works; use pki_cert_from_der on *der
+ * when the key object itself is needed.  The same holds for pki_cert_renew.
  */
 enum dv_rc	pki_cert_issue(X509 *issuer, const struct pki_signer *,
 		    const struct pki_profile *, const uint8_t *spki,

@@ -70,6 +70,9 @@ ASN1_OCTET_STRING *pki_key_id(const uint8_t *bits, size_t len);
 /* The issuer's SKI or, if it has none, its computed key identifier. */
 ASN1_OCTET_STRING *pki_issuer_key_id(X509 *issuer);
 
+/* cert.c: x itself (up-ref'd) when its key is decoded, else a decoded copy
+ * read back from its DER (a certificate built by issue.c); NULL on error. */
+X509		*pki_cert_decoded(X509 *x);
 /* cert.c: decimal serial string -> ASN1_INTEGER (new). */
 ASN1_INTEGER	*pki_serial_from_dec(const char *dec);
 /* ASN1_INTEGER -> decimal string (new, free()). */

@@ -42,41 +42,58 @@ pki_trust_free(struct pki_trust *t)
 	free(t);
 }
 
+/*
+ * A reference to x fit for the store: checked (rule 17) and with its key
+ * decoded, which a certificate fresh from pki_cert_issue lacks and chain
+ * verification needs.
+ */
+static X509 *
+trust_cert(X509 *x, const char *what)
+{
+	X509 *y;
+
+	if ((y = pki_cert_decoded(x)) == NULL ||
+	    X509_check_purpose(y, -1, 0) != 1) {
+		pki_log_ssl(LOG_ERR, EV, "%s: unreadable certificate or "
+		    "malformed extensions", what);
+		X509_free(y);
+		return NULL;
+	}
+	return y;
+}
+
 enum dv_rc
 pki_trust_add_root(struct pki_trust *t, X509 *x)
 {
-	/* rule 17, for certificates that did not come from pki_cert_* */
-	if (X509_check_purpose(x, -1, 0) != 1) {
-		pki_log_ssl(LOG_ERR, EV, "root has malformed extensions");
+	enum dv_rc rc = DV_OK;
+
+	if ((x = trust_cert(x, "root")) == NULL)
 		return DV_ERR_MALFORMED;
-	}
 	if (!X509_STORE_add_cert(t->store, x)) {
 		unsigned long e = ERR_peek_last_error();
 
 		/* the same root twice is harmless */
-		if (ERR_GET_REASON(e) == X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+		if (ERR_GET_REASON(e) == X509_R_CERT_ALREADY_IN_HASH_TABLE)
 			ERR_clear_error();
-			return DV_OK;
+		else {
+			pki_log_ssl(LOG_ERR, EV, "X509_STORE_add_cert");
+			rc = DV_ERR_CRYPTO;
 		}
-		pki_log_ssl(LOG_ERR, EV, "X509_STORE_add_cert");
-		return DV_ERR_CRYPTO;
 	}
-	return DV_OK;
+	X509_free(x);	/* the store holds its own reference */
+	return rc;
 }
 
 enum dv_rc
 pki_trust_add_intermediate(struct pki_trust *t, X509 *x)
 {
-	if (X509_check_purpose(x, -1, 0) != 1) {
-		pki_log_ssl(LOG_ERR, EV, "intermediate has malformed "
-		    "extensions");
+	if ((x = trust_cert(x, "intermediate")) == NULL)
 		return DV_ERR_MALFORMED;
-	}
 	if (!sk_X509_push(t->inter, x)) {
 		pki_log_ssl(LOG_ERR, EV, "sk_X509_push");
+		X509_free(x);
 		return DV_ERR_CRYPTO;
 	}
-	pki_cert_up_ref(x);
 	return DV_OK;
 }
 
@@ -117,6 +134,7 @@ pki_trust_verify(const struct pki_trust *t, X509 *leaf,
 {
 	STACK_OF(X509) *untrusted = NULL;
 	X509_STORE_CTX *ctx = NULL;
+	X509 *x;
 	int i, err;
 	enum dv_rc rc = DV_ERR_UNTRUSTED;
 
@@ -125,22 +143,36 @@ pki_trust_verify(const struct pki_trust *t, X509 *leaf,
 		    "chain longer than DV_MAX_CHAIN", "max", DV_MAX_CHAIN);
 		return DV_ERR_TOO_LARGE;
 	}
-	if (X509_check_purpose(leaf, -1, 0) != 1) {
+	/* X509_verify_cert wants every key of the chain decoded, the
+	 * leaf's included (X509_get_pubkey_parameters) */
+	if ((leaf = pki_cert_decoded(leaf)) == NULL ||
+	    X509_check_purpose(leaf, -1, 0) != 1) {
 		pki_log_ssl(LOG_INFO, EV, "RFC 5280 §4.2: leaf has malformed "
 		    "extensions");
+		X509_free(leaf);
 		return DV_ERR_UNTRUSTED;
 	}
 	/* the presented chain first, then the intermediates we know */
-	if ((untrusted = sk_X509_new_null()) == NULL) {
-		pki_log_ssl(LOG_ERR, EV, "sk_X509_new_null");
-		return DV_ERR_CRYPTO;
+	if ((untrusted = sk_X509_new_null()) == NULL)
+		goto ssl_err;
+	for (i = 0; i < sk_X509_num(chain); i++) {
+		if ((x = pki_cert_decoded(sk_X509_value(chain, i))) == NULL) {
+			pki_log_ssl(LOG_INFO, EV, "unreadable chain "
+			    "certificate");
+			goto out;
+		}
+		if (!sk_X509_push(untrusted, x)) {
+			X509_free(x);
+			goto ssl_err;
+		}
 	}
-	for (i = 0; i < sk_X509_num(chain); i++)
-		if (!sk_X509_push(untrusted, sk_X509_value(chain, i)))
+	for (i = 0; i < sk_X509_num(t->inter); i++) {
+		if (!sk_X509_push(untrusted, pki_cert_up_ref(
+		    sk_X509_value(t->inter, i)))) {
+			X509_free(sk_X509_value(t->inter, i));
 			goto ssl_err;
-	for (i = 0; i < sk_X509_num(t->inter); i++)
-		if (!sk_X509_push(untrusted, sk_X509_value(t->inter, i)))
-			goto ssl_err;
+		}
+	}
 	if ((ctx = X509_STORE_CTX_new()) == NULL ||
 	    !X509_STORE_CTX_init(ctx, t->store, leaf, untrusted))
 		goto ssl_err;
@@ -172,6 +204,7 @@ ssl_err:
 	rc = DV_ERR_CRYPTO;
 out:
 	X509_STORE_CTX_free(ctx);
-	sk_X509_free(untrusted);
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(leaf);
 	return rc;
 }
