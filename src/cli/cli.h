@@ -96,6 +96,7 @@ struct cli_req {
 	const char	*key;		/* its key */
 	const char	*bearer;	/* Authorization: Bearer */
 	const json_t	*body;		/* JSON body, NULL: none */
+	const char	*hint401;	/* what to check after a 401, or NULL */
 };
 
 struct cli_resp {

@@ -362,6 +362,8 @@ cmd_certificate(int argc, char **argv)
 	req.url = endpoint;
 	req.cafile = root;
 	req.body = body;
+	req.hint401 = "check the provisioner (--key, --kid, --provisioner), the "
+	    "token's lifetime, and that the token was not used before";
 	if (cli_api_json(&req, 201, &resp) != DV_OK)
 		goto out;
 	if (cli_sign_response(resp, k, &chain, &serial) != DV_OK)

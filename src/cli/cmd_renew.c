@@ -156,6 +156,8 @@ cmd_renew(int argc, char **argv)
 		req.cert = crt_path;
 		req.key = key_path;
 	}
+	req.hint401 = "the certificate may be revoked, expired, or not "
+	    "issued by this authority";
 	if (cli_api_json(&req, 201, &resp) != DV_OK)
 		goto out;
 	if (cli_sign_response(resp, k, &pem, &serial) != DV_OK)

@@ -165,6 +165,8 @@ cmd_revoke(int argc, char **argv)
 	req.url = endpoint;
 	req.cafile = root;
 	req.body = body;
+	req.hint401 = "check the token (or, over mTLS, that the certificate "
+	    "is valid and was issued by this authority)";
 	if (cli_api_json(&req, 200, &resp) != DV_OK)
 		goto out;
 	printf("revoked: %s\n", serial);

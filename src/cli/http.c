@@ -221,12 +221,11 @@ status_rc(long st)
 
 /* What to try next for a refusal with status st. */
 static const char *
-status_hint(long st)
+status_hint(const struct cli_req *q, long st)
 {
 	switch (st) {
 	case 401:
-		return "check the provisioner key/--kid, the token's "
-		    "lifetime and that the token was not used before";
+		return q->hint401;
 	case 403:
 		return "the CA's policy refused the request (names, "
 		    "lifetime or provisioner rules)";
@@ -261,8 +260,8 @@ cli_api_json(const struct cli_req *q, long want, json_t **out)
 			msg = sanitise((const char *)r.body.data, r.body.len);
 		cli_err("%s %s: the CA answered %ld: %s%s%s", q->method,
 		    q->url, r.status, msg[0] ? msg : "(no message)",
-		    status_hint(r.status) ? "; " : "",
-		    status_hint(r.status) ? status_hint(r.status) : "");
+		    status_hint(q, r.status) ? "; " : "",
+		    status_hint(q, r.status) ? status_hint(q, r.status) : "");
 		goto out;
 	}
 	if ((rc = json_parse_strict(r.body.data, r.body.len, CLI_MAX_RESPONSE,
