@@ -461,7 +461,10 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 		 */
 		evhttp_set_max_body_size(w->http, (ev_ssize_t)s->max_body * 2);
 		evhttp_set_timeout(w->http, DV_TIMEOUT_READ);
-		evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET |
+		/* every method reaches api_handle, which answers 405 as a
+		 * problem document (evhttp would send an HTML 501) */
+		evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_PUT |
+		    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
 		    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 		evhttp_set_default_content_type(w->http, "application/json");
 		if (evhttp_accept_socket(w->http, s->fd) != 0) {
