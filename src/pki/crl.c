@@ -173,7 +173,8 @@ pki_crl_build(X509 *issuer, const struct pki_signer *signer,
 		rc = ssl_fail("i2d TBSCertList");
 		goto out;
 	}
-	rc = pki_sign_wrap(signer, t, (size_t)tlen, der, derlen);
+	rc = pki_sign_wrap(signer, t, (size_t)tlen, der, derlen, NULL,
+	    NULL);
 out:
 	OPENSSL_free(t);
 	ASN1_INTEGER_free(num);

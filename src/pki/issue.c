@@ -385,8 +385,8 @@ add_extra(X509 *x, const struct pki_ext *ext, size_t n)
 
 /*
  * Signs x through signer: the TBS signature field is set, the TBS DER
- * handed to the signer, and the signature put both in x (so that x is the
- * certificate returned) and in the DER.
+ * handed to the signer and wrapped with the signature into the DER, and the
+ * signature also put in x, which is then the certificate returned.
  */
 static enum dv_rc
 cert_sign(X509 *x, const struct pki_signer *signer, uint8_t **der,
@@ -395,7 +395,7 @@ cert_sign(X509 *x, const struct pki_signer *signer, uint8_t **der,
 	const ASN1_BIT_STRING *csig;
 	const X509_ALGOR *calg;
 	ASN1_BIT_STRING *sig;
-	unsigned char *tbs = NULL, *p = NULL;
+	unsigned char *tbs = NULL;
 	uint8_t *s = NULL;
 	size_t slen = 0;
 	int n;
@@ -412,28 +412,28 @@ cert_sign(X509 *x, const struct pki_signer *signer, uint8_t **der,
 		rc = ssl_fail("i2d_re_X509_tbs");
 		goto out;
 	}
-	if ((rc = signer->sign(signer->arg, tbs, (size_t)n, &s, &slen)) !=
-	    DV_OK)
+	/* the DER from the TBS bytes signed: no second TBS encoding */
+	if ((rc = pki_sign_wrap(signer, tbs, (size_t)n, der, derlen, &s,
+	    &slen)) != DV_OK)
 		goto out;
 	X509_get0_signature(&csig, &calg, x);
 	sig = (ASN1_BIT_STRING *)csig;
 	if ((rc = pki_sig_algor_set((X509_ALGOR *)calg, signer->alg)) !=
 	    DV_OK)
-		goto out;
+		goto err;
 	if (slen > INT_MAX || !ASN1_BIT_STRING_set(sig, s, (int)slen)) {
 		rc = ssl_fail("signature");
-		goto out;
+		goto err;
 	}
 	/* no unused bits; otherwise trailing zero bits would be trimmed */
 	sig->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
 	sig->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-	if ((n = i2d_X509(x, &p)) <= 0) {
-		rc = ssl_fail("i2d_X509");
-		goto out;
-	}
-	*der = pki_take_buf(p, (size_t)n);
-	*derlen = (size_t)n;
 	rc = DV_OK;
+	goto out;
+err:
+	free(*der);
+	*der = NULL;
+	*derlen = 0;
 out:
 	free(s);
 	OPENSSL_free(tbs);

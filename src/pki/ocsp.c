@@ -280,7 +280,7 @@ pki_ocsp_resp_build(X509 *issuer, const struct pki_signer *signer,
 		goto out;
 	}
 	if ((rc = pki_sign_wrap(signer, tbs, (size_t)tlen, &basic,
-	    &basiclen)) != DV_OK)
+	    &basiclen, NULL, NULL)) != DV_OK)
 		goto out;
 	rc = ocsp_wrap(basic, basiclen, der, derlen);
 out:

@@ -61,10 +61,12 @@ enum dv_rc	 pki_sig_algor_set(X509_ALGOR *alg, enum pki_sig_alg a);
 /*
  * Signs tbs with signer and writes SEQUENCE { tbs, algorithm, signature }
  * (RFC 5280 §4.1 / §5.1, RFC 6960 §4.2.1 without certs) to *der (new,
- * free()).
+ * free()).  The signature value itself is returned in *sig (new) when sig
+ * is not NULL.
  */
 enum dv_rc	 pki_sign_wrap(const struct pki_signer *, const uint8_t *tbs,
-		    size_t tbslen, uint8_t **der, size_t *derlen);
+		    size_t tbslen, uint8_t **der, size_t *derlen,
+		    uint8_t **sig, size_t *siglen);
 /* Key identifier (RFC 5280 §4.2.1.2 method 1): SHA-1 of the key bits. */
 ASN1_OCTET_STRING *pki_key_id(const uint8_t *bits, size_t len);
 /* The issuer's SKI or, if it has none, its computed key identifier. */

@@ -45,7 +45,8 @@ pki_sig_algor_set(X509_ALGOR *alg, enum pki_sig_alg a)
 
 enum dv_rc
 pki_sign_wrap(const struct pki_signer *signer, const uint8_t *tbs,
-    size_t tbslen, uint8_t **der, size_t *derlen)
+    size_t tbslen, uint8_t **der, size_t *derlen, uint8_t **sigout,
+    size_t *sigoutlen)
 {
 	PKI_SIGNED *s = NULL;
 	ASN1_STRING *seq = NULL;
@@ -57,6 +58,10 @@ pki_sign_wrap(const struct pki_signer *signer, const uint8_t *tbs,
 
 	*der = NULL;
 	*derlen = 0;
+	if (sigout != NULL) {
+		*sigout = NULL;
+		*sigoutlen = 0;
+	}
 	if ((rc = signer->sign(signer->arg, tbs, tbslen, &sig, &siglen)) !=
 	    DV_OK)
 		goto out;
@@ -88,6 +93,11 @@ pki_sign_wrap(const struct pki_signer *signer, const uint8_t *tbs,
 	}
 	*der = pki_take_buf(p, (size_t)n);
 	*derlen = (size_t)n;
+	if (sigout != NULL) {
+		*sigout = sig;
+		*sigoutlen = siglen;
+		sig = NULL;
+	}
 	rc = DV_OK;
 out:
 	ASN1_STRING_free(seq);
