@@ -174,6 +174,8 @@ proc_mem_one(int pid, long *rss, long *hwm)
 
 struct tree {
 	unsigned long long ticks;	/* CPU of pid and descendants */
+	unsigned long long host;	/* busy ticks of the machine */
+	unsigned long long self;	/* this process */
 	long		 rss, hwm;	/* KiB, summed */
 	long		 rss_main;	/* KiB, pid only */
 	int		 nproc;
@@ -190,6 +192,9 @@ tree_read(int pid, struct tree *t)
 	bool grew;
 
 	memset(t, 0, sizeof(*t));
+	t->host = host_busy_ticks();
+	if (proc_cpu_one(getpid(), &tk, &pp))
+		t->self = tk;
 	if (pid <= 0)
 		return;
 	pids[np++] = pid;
@@ -226,6 +231,22 @@ tree_read(int pid, struct tree *t)
 			t->rss_main = t->rss;
 	}
 	t->nproc = np;
+}
+
+/* Busy ticks of the whole machine (/proc/stat: all but idle and iowait). */
+static unsigned long long
+host_busy_ticks(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f;
+
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+		v[3] = v[4] = 0;
+	fclose(f);
+	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 }
 
 static double
@@ -856,7 +877,8 @@ run_load(struct lg *lg, size_t conns, double warm, double dur, int pid,
     const char *label)
 {
 	struct tree tb;
-	double secs, srv_ms, cli_ms, rate;
+	double secs, srv_ms, cli_ms, rate, other;
+	long long ot;
 	uint64_t t0;
 
 	lg_conns(lg, conns);
@@ -882,17 +904,23 @@ run_load(struct lg *lg, size_t conns, double warm, double dur, int pid,
 	    (double)sysconf(_SC_CLK_TCK) / (double)lg->lat.n : 0;
 	cli_ms = lg->lat.n ? (win.self1 - win.self0) * 1000.0 /
 	    (double)lg->lat.n : 0;
+	/* CPU used by everything else on the machine: noise in the figures */
+	ot = (long long)(win.t1.host - win.t0.host) -
+	    (long long)(win.t1.ticks - win.t0.ticks) -
+	    (long long)(win.t1.self - win.t0.self);
+	other = secs > 0 && ot > 0 ? (double)ot /
+	    (double)sysconf(_SC_CLK_TCK) / secs : 0;
 	printf("RESULT label=%s c=%zu secs=%.2f n=%zu rps=%.1f p50=%.2f "
 	    "p90=%.2f p99=%.2f max=%.2f non2xx=%llu errors=%llu "
 	    "srv_cpu_ms=%.4f srv_cores=%.2f cli_cpu_ms=%.4f rss_kib=%ld "
-	    "hwm_kib=%ld procs=%d exhausted=%d\n",
+	    "hwm_kib=%ld procs=%d exhausted=%d other_cores=%.2f\n",
 	    label, conns, secs, lg->lat.n, rate, pct(&lg->lat, 0.50),
 	    pct(&lg->lat, 0.90), pct(&lg->lat, 0.99),
 	    lg->lat.n ? lg->lat.v[lg->lat.n - 1] / 1000.0 : 0.0,
 	    (unsigned long long)lg->non2xx, (unsigned long long)lg->errors,
 	    srv_ms, secs > 0 ? (double)(win.t1.ticks - win.t0.ticks) /
 	    (double)sysconf(_SC_CLK_TCK) / secs : 0, cli_ms, tb.rss, tb.hwm,
-	    win.t1.nproc, lg->exhausted ? 1 : 0);
+	    win.t1.nproc, lg->exhausted ? 1 : 0, other);
 	fflush(stdout);
 	lg_close_all(lg);
 }

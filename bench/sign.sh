@@ -6,7 +6,8 @@
 # Prints a table, the devid/cfssl ratios and the targets; exits 0.
 #
 # Knobs (environment): WARM (3), DUR (12), CONCS ("1 16 64"), IDLE (1000),
-# LIMIT_SECS (5), KEEP=1 keeps the temp dir.  Every process is started and
+# LIMIT_SECS (5), RATE_HINT (6000/s) and RATE_HINT_C1 (2000/s) size the
+# single-use devid tokens, KEEP=1 keeps the temp dir.  Every process is started and
 # stopped by PID; nothing is installed here (make deps installs cfssl).
 set -u
 
@@ -85,6 +86,8 @@ done
 # idle-connection runs need descriptors on both sides
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
+say "load average: $(cut -d' ' -f1-3 /proc/loadavg) (a busy machine skews every figure)"
+
 # ---- material: P-256 CA, the CSR, cfssl's TLS certificate ------------------
 CN=device-0001.example.test
 SANS=device-0001.example.test,device-0001.local.example.test
@@ -117,8 +120,10 @@ run_loads() {
 	local name=$1 pid=$2 url=$3 c hint
 	shift 3
 	for c in $CONCS; do
-		hint=12000
-		[ "$c" -le 1 ] && hint=4000
+		# tokens minted up front = hint x (warm-up + run) x 1.5; if
+		# they run out the window closes early (flagged in the table)
+		hint=${RATE_HINT:-6000}
+		[ "$c" -le 1 ] && hint=${RATE_HINT_C1:-2000}
 		say "$name c=$c (warm-up ${WARM}s, ${DUR}s)"
 		"$LOADGEN" --url "$url" --csr "$T/leaf.csr" -c "$c" -w "$WARM" \
 		    -d "$DUR" --rate-hint "$hint" --pid "$pid" \
@@ -254,15 +259,15 @@ for line in open(sys.argv[1]):
     elif w[0] == "LIMIT":
         lim[int(kv["threads"])] = kv
 
-print("server  c   certs/s    p50 ms  p90 ms  p99 ms  srv CPU ms/cert  srv cores  client CPU ms  RSS/HWM MiB   non2xx errors")
+print("server  c   certs/s    p50 ms  p90 ms  p99 ms  srv CPU ms/cert  srv cores  client CPU ms  RSS/HWM MiB   non2xx errors  other cores")
 for (name, c) in sorted(rows, key=lambda k: (k[0] != "cfssl", k[1])):
     r = rows[(name, c)]
-    print("%-6s %3d %9.1f %8.2f %7.2f %7.2f %16.4f %10.2f %14.4f %6.1f/%-6.1f %7s %6s%s" % (
+    print("%-6s %3d %9.1f %8.2f %7.2f %7.2f %16.4f %10.2f %14.4f %6.1f/%-6.1f %7s %6s %12s%s" % (
         name, c, float(r["rps"]), float(r["p50"]), float(r["p90"]),
         float(r["p99"]), float(r["srv_cpu_ms"]), float(r["srv_cores"]),
         float(r["cli_cpu_ms"]), int(r["rss_kib"]) / 1024,
         int(r["hwm_kib"]) / 1024, r["non2xx"], r["errors"],
-        "  TOKENS EXHAUSTED" if r.get("exhausted") == "1" else ""))
+        r.get("other_cores", "?"), "  TOKENS EXHAUSTED" if r.get("exhausted") == "1" else ""))
 print()
 for name in ("cfssl", "devid"):
     if name in idle:
@@ -274,6 +279,8 @@ for t in sorted(lim):
     l = lim[t]
     print("limit  %d thread(s): %.0f certs/s, %.1f us/cert (wall per thread)" % (
         t, float(l["certs_per_s"]), float(l["us_per_cert"])))
+print("(other cores: CPU used by the rest of the machine during the window;"
+      " above ~0.1 the run is disturbed)")
 print()
 concs = sorted({c for (_, c) in rows})
 for c in concs:
