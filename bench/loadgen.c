@@ -172,6 +172,22 @@ proc_mem_one(int pid, long *rss, long *hwm)
 	fclose(f);
 }
 
+/* Busy ticks of the whole machine (/proc/stat: all but idle and iowait). */
+static unsigned long long
+host_busy_ticks(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f;
+
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+		v[3] = v[4] = 0;
+	fclose(f);
+	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+}
+
 struct tree {
 	unsigned long long ticks;	/* CPU of pid and descendants */
 	unsigned long long host;	/* busy ticks of the machine */
@@ -231,22 +247,6 @@ tree_read(int pid, struct tree *t)
 			t->rss_main = t->rss;
 	}
 	t->nproc = np;
-}
-
-/* Busy ticks of the whole machine (/proc/stat: all but idle and iowait). */
-static unsigned long long
-host_busy_ticks(void)
-{
-	unsigned long long v[8] = { 0 };
-	FILE *f;
-
-	if ((f = fopen("/proc/stat", "r")) == NULL)
-		return 0;
-	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
-		v[3] = v[4] = 0;
-	fclose(f);
-	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
 }
 
 static double
