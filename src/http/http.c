@@ -301,6 +301,10 @@ gen_cb(struct evhttp_request *r, void *arg)
 
 	q->r = r;
 	q->w = w;
+	/* a whole request arrived: the next one has until idle + read time */
+	if (req_ssl(q) != NULL)
+		tls_deadline_set(req_ssl(q), time(NULL) + DV_TIMEOUT_IDLE +
+		    DV_TIMEOUT_READ);
 	snprintf(q->id, sizeof(q->id), "%x-%llx", w->idx,
 	    (unsigned long long)++w->counter);
 	p = u != NULL ? evhttp_uri_get_path(u) : NULL;
@@ -331,6 +335,7 @@ bev_cb(struct event_base *base, void *arg)
 	pthread_mutex_unlock(&s->ctx_lock);
 	if (ssl == NULL)
 		return NULL;
+	tls_deadline_set(ssl, time(NULL) + DV_TIMEOUT_READ);
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev != NULL)

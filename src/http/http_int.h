@@ -9,6 +9,9 @@
 /* A server SSL_CTX for chain/key (PEM): TLS 1.2+, client certificates
  * requested and accepted unverified.  *out is new. */
 enum dv_rc	tls_ctx_new(const char *chain, const char *key, SSL_CTX **out);
+/* The time by which the connection of ssl must have sent a whole request;
+ * after it, the next TLS record read closes the connection. */
+void		tls_deadline_set(SSL *ssl, time_t when);
 /* Logs and clears the OpenSSL error queue. */
 void		tls_log_errors(const char *event);
 

@@ -2,7 +2,10 @@
  * tls.c - the server's TLS context (the one place outside src/pki that
  * calls OpenSSL, rule 16).
  */
+#include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -22,6 +25,42 @@ tls_log_errors(const char *event)
 		json_array_append_new(errs, json_string(buf));
 	}
 	log_msg(LOG_WARN, event, "{s:o}", "openssl", errs);
+}
+
+/*
+ * Whole-request deadline (slow loris).  evhttp's timeout is an inactivity
+ * timeout that every byte resets, so a client trickling a byte every few
+ * seconds would hold a connection for hours.  Each connection's SSL carries
+ * a deadline (ex_data, a time_t cast to a pointer: no allocation); every TLS
+ * record read runs the message callback, and once the deadline has passed
+ * the socket is shut down, so libevent's next read sees EOF and frees the
+ * connection.  http.c sets the deadline at accept and moves it on each
+ * complete request.
+ */
+static int deadline_idx = -1;
+
+static void
+deadline_cb(int write_p, int version, int content_type, const void *buf,
+    size_t len, SSL *ssl, void *arg)
+{
+	time_t dl;
+
+	(void)version;
+	(void)buf;
+	(void)len;
+	(void)arg;
+	if (write_p || content_type != SSL3_RT_HEADER || deadline_idx < 0)
+		return;
+	dl = (time_t)(intptr_t)SSL_get_ex_data(ssl, deadline_idx);
+	if (dl != 0 && time(NULL) > dl && SSL_get_fd(ssl) >= 0)
+		shutdown(SSL_get_fd(ssl), SHUT_RDWR);
+}
+
+void
+tls_deadline_set(SSL *ssl, time_t when)
+{
+	if (deadline_idx >= 0)
+		SSL_set_ex_data(ssl, deadline_idx, (void *)(intptr_t)when);
 }
 
 /*
@@ -57,6 +96,9 @@ tls_ctx_new(const char *chain, const char *key, SSL_CTX **out)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
+	if (deadline_idx < 0)	/* first call is before any thread */
+		deadline_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	SSL_CTX_set_msg_callback(ctx, deadline_cb);
 	if ((b = BIO_new_mem_buf(chain, -1)) == NULL)
 		goto out;
 	if ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL ||
