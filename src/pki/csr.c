@@ -132,6 +132,10 @@ csr_key_rsa(const uint8_t *spki, size_t spkilen, EVP_PKEY **pk,
 	const unsigned char *p = spki;
 	int bits;
 
+	/* a modulus beyond DV_MAX_RSA_BITS is refused before it is decoded */
+	if (spkilen > DV_MAX_RSA_BITS / 8 + 64)
+		return csr_bad(DV_ERR_BAD_KEY, "RSA key larger than "
+		    "DV_MAX_RSA_BITS");
 	if ((*pk = d2i_PUBKEY(NULL, &p, (long)spkilen)) == NULL ||
 	    !EVP_PKEY_is_a(*pk, "RSA"))
 		return csr_bad(DV_ERR_BAD_KEY, "RFC 8017 §A.1.1: bad RSA key");

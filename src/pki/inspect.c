@@ -230,7 +230,8 @@ jgn(const GENERAL_NAME *g)
 		break;
 	}
 	if (s != NULL)
-		v = jstr(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s));
+		v = jstr(ASN1_STRING_get0_data(s),
+		    (size_t)ASN1_STRING_length(s));
 	return json_pack("{s:s,s:o}", "type", type, "value", v);
 }
 

@@ -618,11 +618,13 @@ pki_cert_renew(X509 *issuer, const struct pki_signer *signer, X509 *old,
 		akid = ASN1_OCTET_STRING_dup(old_ski);	/* self-signed */
 	else
 		akid = ASN1_OCTET_STRING_dup(ski);
+	/* see pki_issuer_key_id about errors queued by extension caching */
+	ERR_clear_error();
 	if (akid == NULL) {
-		rc = ssl_fail("AKI");
+		rc = DV_ERR_CRYPTO;
+		log_msg(LOG_ERR, EV, "{s:s}", "detail", "no AKI for renewal");
 		goto out;
 	}
-	ERR_clear_error();
 
 	/* Everything but the AKI is copied (spec/provisioners.md §1.5), in
 	 * the same order; a rekey also gets the new key's SKI. */

@@ -12,6 +12,9 @@
  * CA private keys are never needed here: a certificate, CRL or OCSP response
  * is built, its to-be-signed bytes handed to a struct pki_signer, and the
  * returned signature put in place.
+ *
+ * Every buffer or string said to be new is freed with free(); OpenSSL
+ * objects with the pki_*_free functions (or their OpenSSL counterparts).
  */
 #ifndef DV_PKI_H
 #define DV_PKI_H
@@ -63,14 +66,16 @@ void		pki_key_free(EVP_PKEY *);
 /* Signature algorithm to use with key k (P-384 -> ECDSA_SHA384, ...). */
 enum dv_rc	pki_key_sig_alg(EVP_PKEY *k, enum pki_sig_alg *out);
 
-/* PKCS#8 PEM encrypted with scrypt + AES-256-CBC under pass.  *pem is a new
- * NUL-terminated string. */
+/* PKCS#8 PEM encrypted with scrypt (N=2^14, r=8, p=1: 2^15 exceeds
+ * OpenSSL's 32 MiB scrypt limit on reading) + AES-256-CBC under pass.  *pem
+ * is a new NUL-terminated string. */
 enum dv_rc	pki_key_to_encrypted_pem(EVP_PKEY *, const char *pass,
 		    char **pem);
 /* Reads an encrypted (pass != NULL) or plain PKCS#8 PEM private key. */
 enum dv_rc	pki_key_from_pem(const char *pem, size_t len, const char *pass,
 		    EVP_PKEY **out);
-/* Unencrypted PKCS#8 PEM (client-side keys, 0600 files). */
+/* Unencrypted PKCS#8 PEM (client-side keys, 0600 files).  *pem is new and
+ * secret: OPENSSL_cleanse it before free (rule 14). */
 enum dv_rc	pki_key_to_pem(EVP_PKEY *, char **pem);
 /* SubjectPublicKeyInfo DER of k, new buffer. */
 enum dv_rc	pki_key_spki_der(EVP_PKEY *k, uint8_t **der, size_t *len);

@@ -133,13 +133,16 @@ pki_issuer_key_id(X509 *issuer)
 	const ASN1_BIT_STRING *bits;
 	ASN1_OCTET_STRING *id;
 
-	/* X509_get0_subject_key_id caches the extensions (rule 17) */
-	if ((ski = X509_get0_subject_key_id(issuer)) != NULL) {
+	/* X509_get0_subject_key_id caches the extensions (rule 17).  On a
+	 * certificate fresh from pki_cert_issue the caching queues a "no
+	 * public key" error while it looks for self-signature: dropped. */
+	ski = X509_get0_subject_key_id(issuer);
+	ERR_clear_error();
+	if (ski != NULL) {
 		if ((id = ASN1_OCTET_STRING_dup(ski)) == NULL)
 			pki_log_ssl(LOG_ERR, "pki.key_id", "ASN1_STRING_dup");
 		return id;
 	}
-	ERR_clear_error();
 	if ((bits = X509_get0_pubkey_bitstr(issuer)) == NULL) {
 		pki_log_ssl(LOG_ERR, "pki.key_id", "issuer has no key");
 		return NULL;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
@@ -627,6 +628,8 @@ test_issue_chain(void **state)
 		pki_cert_free(leaf);
 		ca_free(&inter);
 		ca_free(&root);
+		/* rule 10: nothing left in the error queue */
+		assert_int_equal(ERR_peek_error(), 0);
 	}
 }
 
@@ -673,6 +676,7 @@ test_issue_bad(void **state)
 	free(der);
 	free(spki);
 	ca_free(&root);
+	assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void
@@ -715,6 +719,7 @@ test_empty_subject(void **state)
 	free(spki);
 	pki_key_free(k);
 	ca_free(&root);
+	assert_int_equal(ERR_peek_error(), 0);
 }
 
 static void
@@ -791,6 +796,7 @@ test_renew(void **state)
 	pki_key_free(k);
 	ca_free(&inter);
 	ca_free(&root);
+	assert_int_equal(ERR_peek_error(), 0);
 }
 
 /* ---- trust -------------------------------------------------------------- */
@@ -874,6 +880,7 @@ test_trust(void **state)
 	ca_free(&other);
 	ca_free(&inter);
 	ca_free(&root);
+	assert_int_equal(ERR_peek_error(), 0);
 }
 
 /* ---- CRL ---------------------------------------------------------------- */
@@ -947,6 +954,7 @@ test_crl(void **state)
 	    now, now + 60, NULL, &der, &derlen), DV_ERR_MALFORMED);
 	ca_free(&inter);
 	ca_free(&root);
+	assert_int_equal(ERR_peek_error(), 0);
 }
 
 /* ---- OCSP --------------------------------------------------------------- */
@@ -1059,6 +1067,7 @@ test_ocsp(void **state)
 	pki_key_free(k);
 	ca_free(&inter);
 	ca_free(&root);
+	assert_int_equal(ERR_peek_error(), 0);
 }
 
 /* ---- names and encodings ----------------------------------------------- */
