@@ -67,7 +67,7 @@ bool		cli_dur_arg(const char *opt, const char *s, int64_t *out);
 
 /* A growable list of strings (borrowed from argv). */
 struct cli_strs {
-	const char	**v;		/* owned array, borrowed strings */
+	const char	**v;	/* owned array of borrowed strings */
 	size_t		 n;
 };
 void		cli_strs_add(struct cli_strs *, const char *);
@@ -91,12 +91,12 @@ struct cli_req {
 	const char	*method;	/* "GET" or "POST" */
 	const char	*url;
 	const char	*cafile;	/* roots to verify the server with */
-	bool		 insecure;	/* no server verification (bootstrap) */
-	const char	*cert;		/* client certificate chain (mTLS) */
+	bool		 insecure;	/* skip TLS checks (bootstrap) */
+	const char	*cert;		/* client chain for mTLS */
 	const char	*key;		/* its key */
 	const char	*bearer;	/* Authorization: Bearer */
 	const json_t	*body;		/* JSON body, NULL: none */
-	const char	*hint401;	/* what to check after a 401, or NULL */
+	const char	*hint401;	/* what to check after a 401 */
 };
 
 struct cli_resp {
@@ -134,7 +134,7 @@ enum dv_rc	cli_sign_response(const json_t *resp, EVP_PKEY *key,
 /* The JWK provisioner credentials of --key (provisioner.json or a JWK). */
 struct cli_prov {
 	json_t		*jwk;		/* owned: private JWK */
-	char		*name;		/* owned, NULL if the file had none */
+	char		*name;		/* owned, may be NULL */
 	char		*kid;		/* owned, NULL if unknown */
 };
 enum dv_rc	cli_prov_load(const char *path, struct cli_prov *);
@@ -148,7 +148,7 @@ struct cli_claims {
 	time_t		 iat;		/* 0: now */
 	time_t		 nbf;
 	time_t		 exp;
-	const uint8_t	*cnf;		/* SHA-256 of the CSR DER or NULL */
+	const uint8_t	*cnf;		/* CSR DER SHA-256, or NULL */
 };
 
 /* Builds the claims object of a step token (spec §2.1), new reference. */

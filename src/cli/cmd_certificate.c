@@ -160,13 +160,13 @@ usage(FILE *f)
 "URL/1.0/sign), and writes the certificate chain (leaf first) to CRT and\n"
 "the private key (PKCS#8 PEM, mode 0600) to KEY.\n"
 "\n"
-"  --ca-url URL        the authority, e.g. https://HOST:PORT/t/default/account\n"
+"  --ca-url URL        the authority: https://HOST:PORT/t/TEAM/AUTHORITY\n"
 "  --root FILE         root certificate(s) that the CA's TLS certificate\n"
 "                      chains to (DIR/certs/account-root.crt)\n"
 "  --token TOKEN       a one-time token from 'devid token'\n"
 "  --key FILE          mint the token with this JWK provisioner key\n"
 "                      (DIR/admin/provisioner.json or a private JWK)\n"
-"  --provisioner NAME  provisioner name (JWK: default from --key; X5C: required)\n"
+"  --provisioner NAME  provisioner (JWK: default from --key; X5C: required)\n"
 "  --kid KID           JWK key id (default from --key)\n"
 "  --x5c-cert FILE     authenticate with this certificate chain (X5C)\n"
 "  --x5c-key FILE      ... and its private key\n"
@@ -297,9 +297,9 @@ cmd_certificate(int argc, char **argv)
 		cli_strs_add(&sans, name);
 	for (i = 0; i < sans.n; i++)
 		if ((rc = pki_sans_add_auto(&psans, sans.v[i])) != DV_OK) {
-			rv = cli_usage_err("--san '%s' is not a valid DNS name, "
-			    "IP address, email or URI (or more than %d names)",
-			    sans.v[i], DV_MAX_SANS);
+			rv = cli_usage_err("--san '%s' is not a valid DNS "
+			    "name, IP address, email or URI (or more than %d "
+			    "names)", sans.v[i], DV_MAX_SANS);
 			goto out;
 		}
 
@@ -362,8 +362,8 @@ cmd_certificate(int argc, char **argv)
 	req.url = endpoint;
 	req.cafile = root;
 	req.body = body;
-	req.hint401 = "check the provisioner (--key, --kid, --provisioner), the "
-	    "token's lifetime, and that the token was not used before";
+	req.hint401 = "check the provisioner (--key, --kid, --provisioner), "
+	    "the token's lifetime, and that the token was not used before";
 	if (cli_api_json(&req, 201, &resp) != DV_OK)
 		goto out;
 	if (cli_sign_response(resp, k, &chain, &serial) != DV_OK)

@@ -115,6 +115,7 @@ print_common_exts(const json_t *o)
 {
 	const json_t *bc = json_object_get(o, "basicConstraints");
 	const json_t *p = json_object_get(o, "provisioner");
+	const char *cred;
 
 	field_list("SANs:", json_object_get(o, "sans"));
 	field_list("Key usage:", json_object_get(o, "keyUsage"));
@@ -138,9 +139,9 @@ print_common_exts(const json_t *o)
 		} else
 			printf("(malformed extension)");
 		putchar('\n');
-		if (json_get_str(p, "credentialID") != NULL &&
-		    json_get_str(p, "credentialID")[0] != '\0')
-			field("Credential ID:", json_get_str(p, "credentialID"));
+		cred = json_get_str(p, "credentialID");
+		if (cred != NULL && cred[0] != '\0')
+			field("Credential ID:", cred);
 	}
 	field("Subject key ID:", json_get_str(o, "subjectKeyId"));
 	field("Authority key ID:", json_get_str(o, "authorityKeyId"));

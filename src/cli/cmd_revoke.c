@@ -25,7 +25,7 @@ usage(FILE *f)
 "--key to mint one), or the certificate's holder revokes it over mTLS with\n"
 "--cert and --key (SERIAL may then be omitted).\n"
 "\n"
-"  --ca-url URL        the authority, e.g. https://HOST:PORT/t/default/account\n"
+"  --ca-url URL        the authority: https://HOST:PORT/t/TEAM/AUTHORITY\n"
 "  --root FILE         root certificate(s) of the CA's TLS certificate\n"
 "  --token TOKEN       a revocation token ('devid token --revoke SERIAL')\n"
 "  --key FILE          without --cert: DIR/admin/provisioner.json or a\n"
@@ -135,8 +135,8 @@ cmd_revoke(int argc, char **argv)
 		if (serial == NULL)
 			serial = xstrdup(cserial);
 		else if (strcmp(serial, cserial) != 0) {
-			cli_err("SERIAL %s is not the serial of '%s' (%s); over "
-			    "mTLS a certificate can revoke only itself",
+			cli_err("SERIAL %s is not the serial of '%s' (%s); "
+			    "over mTLS a certificate can revoke only itself",
 			    serial, cert, cserial);
 			goto out;
 		}

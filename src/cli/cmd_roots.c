@@ -49,7 +49,7 @@ usage(FILE *f)
 "verified; only the root with that fingerprint is printed, so the output\n"
 "can be trusted (bootstrap).\n"
 "\n"
-"  --ca-url URL          the authority, e.g. https://HOST:PORT/t/default/account\n"
+"  --ca-url URL          the authority: https://HOST:PORT/t/TEAM/AUTHORITY\n"
 "  --root FILE           root certificate(s) of the CA's TLS certificate\n"
 "  --fingerprint SHA256  the expected root fingerprint\n"
 "  --help                this text\n");
@@ -96,8 +96,8 @@ cmd_roots(int argc, char **argv)
 	if ((url = cli_ca_url(url_arg)) == NULL)
 		goto out;
 	if ((root == NULL) == (fp_arg == NULL)) {
-		rv = cli_usage_err("give either --root ROOTPEM or --fingerprint "
-		    "SHA256");
+		rv = cli_usage_err("give either --root ROOTPEM or "
+		    "--fingerprint SHA256");
 		goto out;
 	}
 	if (fp_arg != NULL && (fp = fingerprint_norm(fp_arg)) == NULL) {

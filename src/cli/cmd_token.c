@@ -55,16 +55,15 @@ cli_prov_load(const char *path, struct cli_prov *p)
 		goto out;
 	if ((rc = json_parse_strict(text, len, CLI_MAX_FILE, &j)) != DV_OK) {
 		cli_err("--key '%s' is not a JSON object; give "
-		    "DIR/admin/provisioner.json or a private JWK (an encrypted "
-		    "JWE key must be decrypted first, e.g. with 'jose jwe dec')",
-		    path);
+		    "DIR/admin/provisioner.json or a private JWK (decrypt an "
+		    "encrypted JWE key first, e.g. with 'jose jwe dec')", path);
 		goto out;
 	}
 	if ((key = json_object_get(j, "key")) != NULL) {
 		/* DIR/admin/provisioner.json (docs/CONTRACTS.md) */
 		if (!json_is_object(key)) {
-			cli_err("--key '%s': member \"key\" is not a JWK object",
-			    path);
+			cli_err("--key '%s': member \"key\" is not a JWK "
+			    "object", path);
 			rc = DV_ERR_MALFORMED;
 			goto out;
 		}
@@ -243,12 +242,13 @@ usage(FILE *f)
 "prints it.  The token authorizes one certificate for SUBJECT (POST\n"
 "URL/1.0/sign) or, with --revoke, the revocation of SERIAL (URL/1.0/revoke).\n"
 "\n"
-"  --ca-url URL        the authority, e.g. https://HOST:PORT/t/default/account\n"
+"  --ca-url URL        the authority: https://HOST:PORT/t/TEAM/AUTHORITY\n"
 "  --key FILE          DIR/admin/provisioner.json, or a private JWK file\n"
 "  --provisioner NAME  issuer (default: \"provisioner\" of the --key file)\n"
 "  --kid KID           key id (default: from the --key file)\n"
-"  --san NAME          a name for the certificate (repeatable; default SUBJECT)\n"
-"  --not-before T      token valid from T (RFC 3339 time or duration from now)\n"
+"  --san NAME          a name for the certificate (repeatable;\n"
+"                      default SUBJECT)\n"
+"  --not-before T      token valid from T (RFC 3339, or duration from now)\n"
 "  --not-after T       token valid until T (time, or duration from now)\n"
 "  --lifetime D        token lifetime when --not-after is absent (default 5m)\n"
 "  --revoke SERIAL     a revocation token for SERIAL (decimal or 0x hex)\n"
@@ -312,8 +312,8 @@ cmd_token(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (revoke == NULL && argc != 1) {
-		rv = cli_usage_err("give exactly one SUBJECT (the certificate's "
-		    "name), or --revoke SERIAL");
+		rv = cli_usage_err("give exactly one SUBJECT (the "
+		    "certificate's name), or --revoke SERIAL");
 		goto out;
 	}
 	if (revoke != NULL && argc != 0) {
