@@ -6,7 +6,7 @@
 ca_init
 start_server
 
-for n in a b c d; do
+for n in a b c d e; do
 	issue "$n.revoke.example.com" "$T/$n.crt" "$T/$n.key" >/dev/null ||
 	    die "devid certificate $n failed"
 	leaf_of "$T/$n.crt" "$T/$n.leaf"
@@ -29,6 +29,17 @@ check "... with 400 (already revoked)" grep -q 'answered 400' "$T/again.err"
 check "devid revoke 0xHEX --cert --key (mTLS)" "$DEVID" revoke "0x$HEXB" \
     --ca-url "$CA" --root "$ROOTS" --cert "$T/b.crt" --key "$T/b.key"
 
+# 2b. By a token from `devid token --revoke`, passed with --token.
+SE=$(serial_of "$T/e.leaf")
+tok=$("$DEVID" token --revoke "$SE" --ca-url "$CA" --key "$PROV") ||
+    die "devid token --revoke failed"
+check "revoke token claims: sub = serial, aud = /1.0/revoke, no sans" \
+    jq -e --arg s "$SE" --arg aud "$CA/1.0/revoke" \
+    '.sub == $s and .aud == $aud and has("sans") == false' \
+    <<<"$(b64url_dec "$(echo "$tok" | cut -d. -f2)")"
+check "devid revoke SERIAL --token" "$DEVID" revoke "$SE" --ca-url "$CA" \
+    --root "$ROOTS" --token "$tok" --reason-code 4
+
 # 3. The CRL.
 st=$(http GET "$CA/crl" "$T/crl.der")
 check "GET /crl answers 200 (got $st)" test "$st" = 200
@@ -40,6 +51,9 @@ check "the token-revoked serial is in the CRL" \
 check "the mTLS-revoked serial is in the CRL" \
     grep -q "Serial Number: $HEXB" "$T/crl.txt"
 check "reason keyCompromise is recorded" grep -q 'Key Compromise' "$T/crl.txt"
+check "reason superseded is recorded" grep -q 'Superseded' "$T/crl.txt"
+check "the --token-revoked serial is in the CRL" grep -q "Serial Number: \
+$(openssl x509 -in "$T/e.leaf" -noout -serial | cut -d= -f2)" "$T/crl.txt"
 check "unrevoked c is not in the CRL" bash -c "! grep -q \
     'Serial Number: $(openssl x509 -in "$T/c.leaf" -noout -serial | cut -d= -f2)' \
     '$T/crl.txt'"
