@@ -49,8 +49,10 @@ enum dv_rc	 pki_pem_next(BIO *b, const char *label, const char *alt,
 
 /* names.c: SANs <-> GENERAL_NAMES.  from_gens skips name types devid does
  * not issue (otherName, directoryName, ...) and fails on invalid names. */
-enum dv_rc	 pki_sans_to_gens(const struct pki_sans *, GENERAL_NAMES **out);
-enum dv_rc	 pki_sans_from_gens(const GENERAL_NAMES *, struct pki_sans *out);
+enum dv_rc	 pki_sans_to_gens(const struct pki_sans *,
+		    GENERAL_NAMES **out);
+enum dv_rc	 pki_sans_from_gens(const GENERAL_NAMES *,
+		    struct pki_sans *out);
 /* X509_NAME first commonName as a new UTF-8 string; NULL if absent/bad. */
 char		*pki_name_cn(const X509_NAME *);
 

@@ -13,8 +13,8 @@
 #define ROOTS_MAX	64
 
 struct pki_trust {
-	X509_STORE	*store;		/* owned: the roots */
-	STACK_OF(X509)	*inter;		/* owned: known intermediates */
+	X509_STORE	*store;	/* owned: the roots */
+	STACK_OF(X509)	*inter;	/* owned: known intermediates */
 };
 
 struct pki_trust *

@@ -112,7 +112,7 @@ reread(X509 *x)
 /* A CA: key, certificate and local signer. */
 struct ca {
 	EVP_PKEY	*key;
-	X509		*cert;		/* as returned by pki_cert_issue */
+	X509		*cert;	/* as returned by pki_cert_issue */
 	struct pki_signer signer;
 };
 
@@ -565,7 +565,8 @@ test_issue_chain(void **state)
 		out = sh_out();
 		assert_non_null(strstr(out, "1.3.6.1.4.1.37476.9000.64.1"));
 		assert_non_null(strstr(out, "X509v3 CRL Distribution Points"));
-		assert_non_null(strstr(out, "URI:http://ca.example.com/1.0/crl"));
+		assert_non_null(strstr(out,
+		    "URI:http://ca.example.com/1.0/crl"));
 		assert_non_null(strstr(out,
 		    "OCSP - URI:http://ca.example.com/ocsp"));
 		assert_non_null(strstr(out,
@@ -1175,7 +1176,8 @@ test_serial(void **state)
 	free(d);
 	assert_int_equal(pki_serial_normalise(
 	    "0x7fffffffffffffffffffffffffffffffffffffff", &d), DV_OK);
-	assert_string_equal(d, "730750818665451459101842416358141509827966271487");
+	assert_string_equal(d,
+	    "730750818665451459101842416358141509827966271487");
 	free(d);
 	assert_int_equal(pki_serial_normalise("", &d), DV_ERR_MALFORMED);
 	assert_null(d);
