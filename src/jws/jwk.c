@@ -159,6 +159,19 @@ out:
 }
 
 enum dv_rc
+jws_jwk_check(const json_t *jwk)
+{
+	const struct jws_alg *alg;
+
+	if ((alg = jws_alg_for_jwk(jwk)) == NULL) {
+		key_reject("RFC 7518 §3.1: the key fits no accepted alg",
+		    json_get_str(jwk, "alg"));
+		return DV_ERR_BAD_KEY;
+	}
+	return jws_key_check(jwk, alg);
+}
+
+enum dv_rc
 jws_jwk_generate(const char *alg, json_t **out)
 {
 	struct jws_jose_err e;

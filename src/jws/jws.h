@@ -46,6 +46,11 @@ json_t		*jws_jwk_public(const json_t *jwk);
 enum dv_rc	jws_jwk_thumbprint(const json_t *jwk, char **out);
 /* JWK from an EVP_PKEY (new reference), public only unless priv. */
 enum dv_rc	jws_jwk_from_pkey(EVP_PKEY *, bool priv, json_t **out);
+/* Checks that jwk can verify tokens: its "alg" (or the one its kty/crv
+ * imply) is an accepted signature alg, kty/crv fit it, "use" is "sig" if
+ * present, an RSA modulus has DV_MIN_RSA_BITS..DV_MAX_RSA_BITS bits.
+ * DV_ERR_BAD_KEY, logged, otherwise. */
+enum dv_rc	jws_jwk_check(const json_t *jwk);
 
 /* Time claims with leeway (DV_TOKEN_LEEWAY): exp required, nbf and iat
  * optional, exp - max(nbf, iat) <= DV_MAX_TOKEN_LIFETIME. */

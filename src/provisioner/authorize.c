@@ -443,8 +443,8 @@ prov_authorize(const struct prov_set *set, const char *token,
 	case PROV_REVOKE:
 		/* tls.go Revoke: the token's sub is the serial */
 		if (pki_serial_normalise(sub, &serial) != DV_OK) {
-			prov_log("token.rejected", "spec §1.7: revoke token sub "
-			    "is not a serial number", p, sub);
+			prov_log("token.rejected", "spec §1.7: revoke token "
+			    "sub is not a serial number", p, sub);
 			rc = DV_ERR_FORBIDDEN;
 			goto out;
 		}

@@ -358,7 +358,8 @@ names_load(const json_t *o, struct prov_names *out)
 		}
 		n = json_array_size(v);
 		list = xcalloc(n + 1, sizeof(*list));
-		*names_list(out, k) = list;	/* freed by the caller on error */
+		/* the caller frees a partly filled list on error */
+		*names_list(out, k) = list;
 		json_array_foreach(v, i, e) {
 			if ((r = rule_normalise(k, json_string_value(e))) ==
 			    NULL) {

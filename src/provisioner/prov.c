@@ -56,7 +56,8 @@ load_jwk(struct prov *p, const json_t *cfg)
 	}
 	p->jwk = pub;
 	/* the key must be one tokens can be verified with */
-	if (jws_jwk_thumbprint(pub, &thp) != DV_OK) {
+	if (jws_jwk_check(pub) != DV_OK ||
+	    jws_jwk_thumbprint(pub, &thp) != DV_OK) {
 		prov_log("config.provisioner", "spec §2.1: key is not a "
 		    "usable public JWK", p, NULL);
 		return DV_ERR_BAD_KEY;

@@ -16,8 +16,9 @@
 struct prov {
 	enum prov_type	 type;
 	char		*name;		/* owned */
-	char		*token_id;	/* owned: "name:kid" (JWK), "x5c/name" */
-	json_t		*json;		/* owned: as GET /provisioners lists it */
+	/* owned: the token id of spec §1.9, "name:kid" (JWK), "x5c/name" */
+	char		*token_id;
+	json_t		*json;		/* owned: as /provisioners lists it */
 	struct prov_claims claims;
 	struct prov_policy policy;	/* owned lists */
 

@@ -86,8 +86,8 @@ prov_authorize_renew_token(const struct pki_trust *trust,
 	if ((rc = jws_check_times(t->claims, now)) != DV_OK)
 		goto out;
 	if (!jws_check_audience(t->claims, auds, n)) {
-		rc = renew_reject(DV_ERR_TOKEN_AUDIENCE, "spec §1.5: aud is not "
-		    "a renew audience of this authority", NULL);
+		rc = renew_reject(DV_ERR_TOKEN_AUDIENCE, "spec §1.5: aud is "
+		    "not a renew audience of this authority", NULL);
 		goto out;
 	}
 	if (!renew_issuer_ok(set, l, json_get_str(t->claims, "iss"))) {

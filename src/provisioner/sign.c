@@ -135,8 +135,8 @@ prov_validity(const struct prov_authz *a, const char *nb, const char *na,
 			return lifetime_reject(a, "spec §2.2: notBefore is "
 			    "before the x5c certificate's validity");
 		if (has_na && e > lna)
-			return lifetime_reject(a, "spec §2.2: notAfter is after "
-			    "the x5c certificate expires");
+			return lifetime_reject(a, "spec §2.2: notAfter is "
+			    "after the x5c certificate expires");
 		if (!has_na)
 			e = b + c->default_dur > lna ? lna :
 			    b + c->default_dur;

@@ -48,7 +48,7 @@ struct cred {
 
 struct fx {
 	time_t		 now;
-	json_t		*jwk;		/* JWK provisioner private key (ES256) */
+	json_t		*jwk;		/* private key of "admin" (ES256) */
 	json_t		*rsa;		/* second JWK provisioner (RS256) */
 	json_t		*other;		/* a key no provisioner knows */
 	struct cred	 root, inter, leaf, leaf_noclient, leaf_short;
@@ -447,6 +447,18 @@ test_load(void **state)
 	json_object_del(pub, "kid");
 	json_object_set_new(cfg, "key", pub);
 	assert_int_equal(prov_load(cfg, NULL, &p), DV_ERR_MALFORMED);
+	/* keys tokens must not be verified with */
+	json_object_set_new(cfg, "key", json_pack("{s:s,s:s,s:s,s:s}", "kty",
+	    "oct", "alg", "HS256", "k", "c2VjcmV0", "kid", "k1"));
+	assert_int_equal(prov_load(cfg, NULL, &p), DV_ERR_BAD_KEY);
+	pub = jws_jwk_public(f->jwk);
+	json_object_set_new(pub, "use", json_string("enc"));
+	json_object_set_new(cfg, "key", pub);
+	assert_int_equal(prov_load(cfg, NULL, &p), DV_ERR_BAD_KEY);
+	pub = jws_jwk_public(f->jwk);
+	json_object_set_new(pub, "alg", json_string("ES384"));
+	json_object_set_new(cfg, "key", pub);
+	assert_int_equal(prov_load(cfg, NULL, &p), DV_ERR_BAD_KEY);
 	json_object_set_new(cfg, "key", jws_jwk_public(f->jwk));
 	json_object_set_new(cfg, "claims", json_pack("{s:s}",
 	    "minTLSCertDuration", "48h"));
@@ -654,8 +666,8 @@ test_jwk_refusals(void **state)
 		assert_null(az);
 		free(tok);
 		/* duplicate header keys: "kid" twice */
-		js = xasprintf("{\"alg\":\"ES256\",\"kid\":\"%s\",\"kid\":\"x\"}",
-		    json_get_str(f->jwk, "kid"));
+		js = xasprintf("{\"alg\":\"ES256\",\"kid\":\"%s\","
+		    "\"kid\":\"x\"}", json_get_str(f->jwk, "kid"));
 		free(h);
 		h = jws_b64url_encode((const uint8_t *)js, strlen(js));
 		free(js);
@@ -785,7 +797,8 @@ test_x5c_sign_ok(void **state)
 	csr = csr_make("device-7.example.com", NULL, 0);
 	assert_int_equal(prov_check_csr(az, csr), DV_OK);
 	pki_csr_free(csr);
-	csr = csr_make(NULL, (const char *const[]){ "device-7.example.com" }, 1);
+	csr = csr_make(NULL, (const char *const[]){ "device-7.example.com" },
+	    1);
 	assert_int_equal(prov_check_csr(az, csr), DV_OK);
 	pki_csr_free(csr);
 	/* the default end is inside the leaf's validity */
@@ -848,7 +861,8 @@ test_x5c_refusals(void **state)
 	    "https://evil.example/1.0/sign#x5c/devices"));
 	assert_int_equal(try_x5c(f, f->leaf.key, chain, 2, c, &az),
 	    DV_ERR_TOKEN_AUDIENCE);
-	json_object_set_new(c, "aud", json_string(BASE "/1.0/sign#x5c/devices"));
+	json_object_set_new(c, "aud", json_string(BASE
+	    "/1.0/sign#x5c/devices"));
 	/* expired token */
 	json_object_set_new(c, "exp", json_integer(f->now - 120));
 	json_object_set_new(c, "nbf", json_integer(f->now - 400));
@@ -1069,7 +1083,8 @@ test_policy(void **state)
 	const char *dns = "{\"x509\":{\"allow\":{\"dns\":[\"*.example.com\","
 	    "\"example.net\"]},\"deny\":{\"dns\":[\"bad.example.com\"]}}}";
 	const char *mixed = "{\"x509\":{\"allow\":{\"ip\":[\"10.0.0.0/8\","
-	    "\"2001:db8::1\"],\"email\":[\"@example.com\",\"boss@corp.example\"],"
+	    "\"2001:db8::1\"],\"email\":[\"@example.com\","
+	    "\"boss@corp.example\"],"
 	    "\"uri\":[\"*.example.com\"],\"cn\":[\"Device Seven\"]},"
 	    "\"deny\":{\"ip\":[\"10.9.9.9\"]}}}";
 
