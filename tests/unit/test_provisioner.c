@@ -21,23 +21,29 @@
 #include "pki/pki.h"
 #include "provisioner/prov.h"
 
+/*
+ * The fuzz target's provisioners (fuzz_init: JWK "admin" and X5C "devices"
+ * over the keys that signed fuzz/corpus/token/) so that the seed corpus
+ * also runs here as a regression test with golden results (rule 28).
+ */
+#include "../../fuzz/fuzz_token.c"
+
 #define BASE	"https://ca.example:9000/t/default/account"
 #define DAY	(24 * 60 * 60)
 
-static const char *const sign_auds[] = {
+static const char *const tsign_auds[] = {
 	BASE "/1.0/sign",
 	"https://ca.example/t/default/account/1.0/sign",
 	"step-certificate-authority",
 };
-static const char *const revoke_auds[] = {
+static const char *const trevoke_auds[] = {
 	BASE "/1.0/revoke",
 	"step-certificate-authority",
 };
-static const char *const renew_auds[] = {
+static const char *const trenew_auds[] = {
 	BASE "/1.0/renew",
 	BASE "/renew",
 };
-#define NAUDS(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* A certificate with its key. */
 struct cred {
@@ -293,8 +299,8 @@ static enum dv_rc
 authorize(struct fx *f, const char *tok, enum prov_method m,
     struct prov_authz **az)
 {
-	const char *const *auds = m == PROV_REVOKE ? revoke_auds : sign_auds;
-	size_t n = m == PROV_REVOKE ? NAUDS(revoke_auds) : NAUDS(sign_auds);
+	const char *const *auds = m == PROV_REVOKE ? trevoke_auds : tsign_auds;
+	size_t n = m == PROV_REVOKE ? NAUDS(trevoke_auds) : NAUDS(tsign_auds);
 
 	return prov_authorize(f->set, tok, m, auds, n, f->now, az);
 }
@@ -745,8 +751,8 @@ test_jose_cli_token(void **state)
 	buf[strcspn(buf, "\r\n")] = '\0';
 	tok = buf;
 
-	assert_int_equal(prov_authorize(set, tok, PROV_SIGN, sign_auds,
-	    NAUDS(sign_auds), f->now, &az), DV_OK);
+	assert_int_equal(prov_authorize(set, tok, PROV_SIGN, tsign_auds,
+	    NAUDS(tsign_auds), f->now, &az), DV_OK);
 	assert_string_equal(az->sub, "device-9.example.com");
 	assert_string_equal(az->actor, "jwk/cli");
 	prov_authz_free(az);
@@ -1230,8 +1236,8 @@ renew(struct fx *f, const struct cred *leaf, EVP_PKEY *key, const char *iss,
 	tok = sign_x5c(key, "x5cInsecure", chain, 1, c);
 	*out = NULL;
 	*tid = NULL;
-	rc = prov_authorize_renew_token(f->ca_trust, f->set, tok, renew_auds,
-	    NAUDS(renew_auds), f->now, out, tid, &exp);
+	rc = prov_authorize_renew_token(f->ca_trust, f->set, tok, trenew_auds,
+	    NAUDS(trenew_auds), f->now, out, tid, &exp);
 	if (rc == DV_OK) {
 		uint8_t md[32];
 		char *hex;
@@ -1307,11 +1313,97 @@ test_renew_token(void **state)
 		time_t exp;
 
 		assert_int_equal(prov_authorize_renew_token(f->ca_trust,
-		    f->set, tok, renew_auds, NAUDS(renew_auds), f->now, &leaf,
+		    f->set, tok, trenew_auds, NAUDS(trenew_auds), f->now, &leaf,
 		    &tid, &exp), DV_ERR_BAD_TOKEN);
 		free(tok);
 		json_decref(c);
 	}
+}
+
+/* ---- the fuzz corpus, with golden results --------------------------- */
+
+static void
+test_corpus_golden(void **state)
+{
+	static const struct {
+		const char	*file;
+		enum dv_rc	 sign, revoke, renew;
+	} golden[] = {
+		{ "jwk_sign", DV_OK, DV_ERR_TOKEN_AUDIENCE, DV_ERR_BAD_TOKEN },
+		{ "jwk_sign_nojti", DV_OK, DV_ERR_TOKEN_AUDIENCE,
+		    DV_ERR_BAD_TOKEN },
+		{ "jwk_revoke", DV_ERR_TOKEN_AUDIENCE, DV_OK, DV_ERR_BAD_TOKEN },
+		{ "x5c_sign", DV_OK, DV_ERR_TOKEN_AUDIENCE, DV_ERR_BAD_TOKEN },
+		{ "renew_x5cinsecure", DV_ERR_TOKEN_AUDIENCE,
+		    DV_ERR_TOKEN_AUDIENCE, DV_OK },
+		{ "hostile_alg_none", DV_ERR_BAD_TOKEN, DV_ERR_BAD_TOKEN,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_alg_hs256", DV_ERR_BAD_TOKEN, DV_ERR_BAD_TOKEN,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_dup_alg", DV_ERR_BAD_TOKEN, DV_ERR_BAD_TOKEN,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_dup_claims", DV_ERR_BAD_TOKEN, DV_ERR_BAD_TOKEN,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_crit", DV_ERR_BAD_TOKEN, DV_ERR_BAD_TOKEN,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_deep_json", DV_ERR_BAD_TOKEN, DV_ERR_BAD_TOKEN,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_times_real", DV_ERR_BAD_TOKEN, DV_ERR_BAD_TOKEN,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_aud_types", DV_ERR_BAD_TOKEN, DV_ERR_TOKEN_AUDIENCE,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_x5c_garbage", DV_ERR_BAD_TOKEN, DV_ERR_TOKEN_AUDIENCE,
+		    DV_ERR_BAD_TOKEN },
+		{ "hostile_x5c_not_array", DV_ERR_BAD_TOKEN,
+		    DV_ERR_TOKEN_AUDIENCE, DV_ERR_BAD_TOKEN },
+		{ "hostile_renew_no_chain", DV_ERR_TOKEN_AUDIENCE,
+		    DV_ERR_TOKEN_AUDIENCE, DV_ERR_BAD_TOKEN },
+	};
+	const char *src = getenv("DEVID_SRC");
+	struct prov_authz *az;
+	X509 *leaf;
+	char *path, *tid;
+	uint8_t *tok;
+	size_t i, len;
+	time_t exp;
+
+	(void)state;
+	if (src == NULL)
+		skip();
+	/* the first call runs fuzz_init(), exactly as under libFuzzer */
+	assert_int_equal(LLVMFuzzerTestOneInput((const uint8_t *)"", 0), 0);
+	assert_non_null(set);
+	log_init(getenv("DEVID_TEST_LOG") != NULL ? LOG_DEBUG : LOG__MAX, 2);
+	for (i = 0; i < sizeof(golden) / sizeof(golden[0]); i++) {
+		path = xasprintf("%s/fuzz/corpus/token/%s", src, golden[i].file);
+		assert_int_equal(file_read(path, DV_MAX_TOKEN, &tok, &len),
+		    DV_OK);
+		free(path);
+		az = NULL;
+		assert_int_equal(prov_authorize(set, (char *)tok, PROV_SIGN,
+		    sign_auds, NAUDS(sign_auds), FUZZ_NOW, &az), golden[i].sign);
+		prov_authz_free(az);
+		az = NULL;
+		assert_int_equal(prov_authorize(set, (char *)tok, PROV_REVOKE,
+		    revoke_auds, NAUDS(revoke_auds), FUZZ_NOW, &az),
+		    golden[i].revoke);
+		prov_authz_free(az);
+		leaf = NULL;
+		tid = NULL;
+		assert_int_equal(prov_authorize_renew_token(trust, set,
+		    (char *)tok, renew_auds, NAUDS(renew_auds), FUZZ_NOW, &leaf,
+		    &tid, &exp), golden[i].renew);
+		pki_cert_free(leaf);
+		free(tid);
+		/* the fuzz target itself runs each seed cleanly */
+		assert_int_equal(LLVMFuzzerTestOneInput(tok, len), 0);
+		free(tok);
+	}
+	log_init(getenv("DEVID_TEST_LOG") != NULL ? LOG_DEBUG : LOG__MAX, 2);
+	prov_set_free(set);
+	pki_trust_free(trust);
+	set = NULL;
+	trust = NULL;
 }
 
 int
@@ -1332,6 +1424,7 @@ main(void)
 		cmocka_unit_test(test_policy_token),
 		cmocka_unit_test(test_revoke),
 		cmocka_unit_test(test_renew_token),
+		cmocka_unit_test(test_corpus_golden),
 	};
 
 	log_init(getenv("DEVID_TEST_LOG") != NULL ? LOG_DEBUG : LOG__MAX, 2);
