@@ -16,7 +16,7 @@
  *       --csr FILE [--admin FILE --sub CN --sans a,b]
  *       [--auth-key HEX [--profile P]]
  *       [-c CONNS] [-w WARM] [-d DUR] [--rate-hint R] [--pid PID]
- *       [--idle N] [--label TEXT]
+ *       [--idle N [--hold SECS]] [--label TEXT]
  *
  * Output: one line "RESULT key=value ..." (or "IDLE key=value ...").
  */
@@ -928,11 +928,12 @@ run_load(struct lg *lg, size_t conns, double warm, double dur, int pid,
 /*
  * Memory per idle keep-alive TLS connection (spec §6): one connection does
  * a few requests and closes (first-use allocations), the server's RSS is
- * read, then n connections each do one request and stay open; after 2 s
- * the RSS is read again.
+ * read, then n connections each do one request and stay open; after 3 s
+ * idle the RSS is read again.
  */
 static void
-run_idle(struct lg *lg, size_t n, int pid, const char *label)
+run_idle(struct lg *lg, size_t n, int pid, const char *label,
+    unsigned hold)
 {
 	struct tree a, b;
 	uint64_t t;
@@ -952,7 +953,8 @@ run_idle(struct lg *lg, size_t n, int pid, const char *label)
 	lg_conns(lg, n);
 	t = now_ns();
 	loop(lg, t + 60000000000ull, NULL);
-	sleep(2);
+	/* idle: 3 s, as a server may return memory when it goes idle */
+	sleep(3);
 	/* drain any server-side closes that arrived while sleeping */
 	loop(lg, now_ns() + 100000000ull, NULL);
 	for (idle = 0, i = 0; i < lg->nc; i++)
@@ -966,6 +968,8 @@ run_idle(struct lg *lg, size_t n, int pid, const char *label)
 	    (unsigned long long)lg->errors, a.rss_main, b.rss_main,
 	    idle ? (double)(b.rss_main - a.rss_main) / (double)idle : 0.0);
 	fflush(stdout);
+	if (hold > 0)	/* keep them open for a look at the server */
+		sleep(hold);
 	lg_close_all(lg);
 }
 
@@ -1009,7 +1013,7 @@ usage(void)
 	    "[--aud URL]] [--auth-key HEX [--profile P]]\n"
 	    "         [-c CONNS] [-w WARM_S] [-d DUR_S] [--rate-hint R] "
 	    "[--pid PID] [--cafile PEM]\n"
-	    "         [--idle N] [--label TEXT]\n", stderr);
+	    "         [--idle N [--hold SECS]] [--label TEXT]\n", stderr);
 	exit(2);
 }
 
@@ -1034,6 +1038,7 @@ main(int argc, char **argv)
 		{ "idle", required_argument, NULL, 'i' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "profile", required_argument, NULL, 'P' },
+		{ "hold", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lg lg;
@@ -1044,11 +1049,12 @@ main(int argc, char **argv)
 	double warm = 3, dur = 10, rate = 10000;
 	size_t conns = 1, idle = 0, ntok;
 	char *csr;
+	unsigned hold = 0;
 	int c, pid = 0;
 
 	memset(&lg, 0, sizeof(lg));
 	lg.mode = LG__MAX;
-	while ((c = getopt_long(argc, argv, "m:u:r:a:s:S:A:k:c:w:d:R:p:C:i:l:P:",
+	while ((c = getopt_long(argc, argv, "m:u:r:a:s:S:A:k:c:w:d:R:p:C:i:l:P:H:",
 	    opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -1077,6 +1083,7 @@ main(int argc, char **argv)
 		case 'i': idle = strtoul(optarg, NULL, 10); break;
 		case 'l': label = optarg; break;
 		case 'P': profile = optarg; break;
+		case 'H': hold = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage();
 		}
 	}
@@ -1113,7 +1120,7 @@ main(int argc, char **argv)
 		bodies_cfssl(&lg, csr, key, profile);
 
 	if (idle > 0)
-		run_idle(&lg, idle, pid, label);
+		run_idle(&lg, idle, pid, label, hold);
 	else
 		run_load(&lg, conns, warm, dur, pid, label);
 
