@@ -301,11 +301,10 @@ gen_cb(struct evhttp_request *r, void *arg)
 	struct worker *w = arg;
 	struct http_req *q = xcalloc(1, sizeof(*q));
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r);
-
-	atomic_fetch_add_explicit(&w->srv->served, 1, memory_order_relaxed);
 	const char *p, *qs;
 	size_t plen;
 
+	atomic_fetch_add_explicit(&w->srv->served, 1, memory_order_relaxed);
 	q->r = r;
 	q->w = w;
 	/* a whole request arrived: the next one has until idle + read time */
@@ -354,7 +353,7 @@ bev_cb(struct event_base *base, void *arg)
  * Memory per idle connection (spec/performance.md §6).  A TLS handshake
  * allocates and frees tens of KiB; glibc keeps freed pages in each worker's
  * arena, so after a burst of 1000 connections RSS stayed ~47 KiB per idle
- * connection while malloc had ~3 KiB per connection in use.  Once a second
+ * connection while malloc had ~17 KiB per connection in use.  Once a second
  * (worker 0), if no request arrived since the last tick, free pages go back
  * to the kernel, once per idle period: never under load.
  */
