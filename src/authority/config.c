@@ -318,7 +318,8 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 		}
 	}
 
-	/* The password: a file, or DEVID_PASSWORD_FD (rule: never logged). */
+	/* The password: DEVID_PASSWORD_FD (a descriptor), DEVID_PASSWORD (the
+	 * environment) or the password file; never logged. */
 	if ((s = getenv("DEVID_PASSWORD_FD")) != NULL) {
 		if (num_parse(s, 0, 1024, &n) != DV_OK)
 			goto bad;
@@ -330,7 +331,14 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 		    json_get_str(ca->config, "passwordFile") :
 		    "secrets/password");
 	}
-	if ((rc = file_read(path, 4096, &pass, &len)) != DV_OK)
+	if ((s = getenv("DEVID_PASSWORD")) != NULL && getenv("DEVID_PASSWORD_FD")
+	    == NULL) {
+		/* from the environment: copied, then wiped from environ */
+		len = strlen(s);
+		pass = xmemdup(s, len + 1);
+		explicit_bzero((char *)s, len);
+		unsetenv("DEVID_PASSWORD");
+	} else if ((rc = file_read(path, 4096, &pass, &len)) != DV_OK)
 		goto err;
 	while (len > 0 && (pass[len - 1] == '\n' || pass[len - 1] == '\r'))
 		pass[--len] = '\0';
