@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -165,18 +166,34 @@ pki_sans_add(struct pki_sans *s, enum pki_san_type t, const char *value)
 	return DV_OK;
 }
 
+/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+static bool
+has_scheme(const char *v)
+{
+	const char *p = v;
+
+	if (!isalpha((unsigned char)*p))
+		return false;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.')
+		p++;
+	return *p == ':';
+}
+
 enum dv_rc
 pki_sans_add_auto(struct pki_sans *s, const char *value)
 {
 	uint8_t addr[16];
 	size_t alen;
 
+	/* step's x509util.SplitSANs order: IP, URI with a scheme, email,
+	 * DNS; so "https://user@host/" is a URI, "a@b.example" an email. */
 	if (ip_parse(value, addr, &alen))
 		return pki_sans_add(s, PKI_SAN_IP, value);
+	if (has_scheme(value))
+		return pki_sans_add(s, PKI_SAN_URI, value);
 	if (strchr(value, '@') != NULL)
 		return pki_sans_add(s, PKI_SAN_EMAIL, value);
-	if (strchr(value, ':') != NULL)
-		return pki_sans_add(s, PKI_SAN_URI, value);
 	return pki_sans_add(s, PKI_SAN_DNS, value);
 }
 

@@ -1093,6 +1093,15 @@ test_sans(void **state)
 	assert_string_equal(a.v[2].value, "2001:db8::1");
 	assert_int_equal(a.v[3].type, PKI_SAN_EMAIL);
 	assert_int_equal(a.v[4].type, PKI_SAN_URI);
+	/* step's SplitSANs order: a URI with a scheme before an email */
+	assert_int_equal(pki_sans_add_auto(&b, "https://user@host.example/"),
+	    DV_OK);
+	assert_int_equal(pki_sans_add_auto(&b, "urn:ek:sha256:AAAA"), DV_OK);
+	assert_int_equal(pki_sans_add_auto(&b, "user@host.example"), DV_OK);
+	assert_int_equal(b.v[0].type, PKI_SAN_URI);
+	assert_int_equal(b.v[1].type, PKI_SAN_URI);
+	assert_int_equal(b.v[2].type, PKI_SAN_EMAIL);
+	pki_sans_clear(&b);
 
 	/* order, DNS case and IP spelling do not matter; duplicates either */
 	assert_int_equal(pki_sans_add(&b, PKI_SAN_IP, "2001:db8:0::1"), DV_OK);
