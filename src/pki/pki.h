@@ -128,8 +128,8 @@ struct pki_sans {
  * is not valid for its type (IP that does not parse, DNS with bad chars). */
 enum dv_rc	pki_sans_add(struct pki_sans *, enum pki_san_type,
 		    const char *value);
-/* Classifies value the way step does (IP, email if '@', URI if ':', else
- * DNS) and adds it. */
+/* Classifies value the way step's SplitSANs does (IP, URI with a scheme,
+ * email if '@', else DNS) and adds it. */
 enum dv_rc	pki_sans_add_auto(struct pki_sans *, const char *value);
 void		pki_sans_clear(struct pki_sans *);
 /* True if a and b hold the same set of names of type t (order ignored,
@@ -385,5 +385,50 @@ X509		*pki_cert_up_ref(X509 *x);
  * CSR's self-signature is reported.  *out is a new reference.
  */
 enum dv_rc	pki_inspect(const uint8_t *data, size_t len, json_t **out);
+
+/* ---- TPM identifiers (inventory) ---- */
+/*
+ * EK identities of the device inventory (spec/attestation.md §2.5, §13.1).
+ * The EK URN is "urn:ek:sha256:" + base64std(SHA-256(SPKI DER)), the SPKI
+ * re-encoded from the decoded key (what Go's x509.MarshalPKIXPublicKey
+ * gives step's client), so a non-canonical input encoding names the same
+ * key.  Only RSA and EC keys are EKs: others are DV_ERR_BAD_KEY.
+ */
+#define PKI_EK_URN_PREFIX	"urn:ek:sha256:"
+
+/*
+ * The URN of an EK public key given as PEM "PUBLIC KEY" text (der false)
+ * or SubjectPublicKeyInfo DER (der true).  *urn is new.  DV_ERR_MALFORMED
+ * for no such PEM block, DV_ERR_BAD_KEY for an undecodable or non-EK key,
+ * DV_ERR_TOO_LARGE over DV_MAX_PEM / DV_MAX_DER.
+ */
+enum dv_rc	pki_ek_pub_urn(const uint8_t *data, size_t len, bool der,
+		    char **urn);
+/* True if s is a well-formed EK URN (prefix, padded base64 of 32 bytes). */
+bool		pki_ek_urn_valid(const char *s);
+
+/* A parsed EK certificate.  Every pointer is owned. */
+struct pki_ek_cert {
+	char		*urn;		/* EK URN of its public key */
+	char		*manufacturer;	/* 2.23.133.2.1, e.g. "id:4E544300" */
+	char		*model;		/* 2.23.133.2.2, e.g. "NPCT75x" */
+	char		*version;	/* 2.23.133.2.3, e.g. "id:00070002" */
+	char		*pem;		/* the certificate alone, PEM */
+};
+/*
+ * Parses an EK certificate, PEM (der false: the first CERTIFICATE block) or
+ * DER (der true).  DER input may carry bytes after the certificate, as read
+ * from TPM NV (0xff padding): like d2i_X509 and `openssl x509 -inform DER`
+ * they are ignored and only the certificate's own bytes are kept.  The TPM
+ * manufacturer, model and version come from the directoryName of the SAN
+ * (critical or not; one multi-valued RDN or three single ones, §13.2);
+ * each is NULL when absent (some vTPM EK certificates have no SAN), a
+ * repeated attribute or a value over 128 bytes or not printable is
+ * DV_ERR_MALFORMED.  Nothing is verified against a TPM maker root here.
+ * On success *out is filled (pki_ek_cert_clear); on failure it is zeroed.
+ */
+enum dv_rc	pki_ek_cert_parse(const uint8_t *data, size_t len, bool der,
+		    struct pki_ek_cert *out);
+void		pki_ek_cert_clear(struct pki_ek_cert *);
 
 #endif
