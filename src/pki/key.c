@@ -346,6 +346,81 @@ out:
 	return rc;
 }
 
+enum dv_rc
+pki_verify_data(EVP_PKEY *k, enum pki_sig_alg a, const uint8_t *data,
+    size_t len, const uint8_t *sig, size_t siglen)
+{
+	EVP_MD_CTX *ctx = NULL;
+	const EVP_MD *md;
+	enum dv_rc rc = DV_ERR_BAD_TOKEN;
+
+	if (!sig_alg_md(k, a, &md)) {
+		log_msg(LOG_INFO, "pki.verify", "{s:s}", "detail",
+		    "signature algorithm does not fit the key");
+		return DV_ERR_BAD_KEY;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		abort();
+	if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, k) != 1 ||
+	    EVP_DigestVerify(ctx, sig, siglen, data, len) != 1) {
+		/* a bad signature is the caller's input, not our fault */
+		pki_log_ssl(LOG_DEBUG, "pki.verify", "EVP_DigestVerify");
+		goto out;
+	}
+	rc = DV_OK;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+enum dv_rc
+pki_key_ed25519_from_raw(const uint8_t x[32], const uint8_t *d,
+    EVP_PKEY **out)
+{
+	*out = d != NULL ?
+	    EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, d, 32) :
+	    EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, x, 32);
+	if (*out == NULL) {
+		pki_log_ssl(LOG_INFO, "pki.key", "EVP_PKEY_new_raw_key");
+		return DV_ERR_BAD_KEY;
+	}
+	if (d != NULL) {
+		uint8_t pub[32];
+		size_t n = sizeof(pub);
+
+		/* the private seed determines x: refuse a JWK whose x lies */
+		if (EVP_PKEY_get_raw_public_key(*out, pub, &n) != 1 ||
+		    n != 32 || memcmp(pub, x, 32) != 0) {
+			ERR_clear_error();
+			EVP_PKEY_free(*out);
+			*out = NULL;
+			log_msg(LOG_INFO, "pki.key", "{s:s}", "detail",
+			    "RFC 8037 §2: Ed25519 x does not match d");
+			return DV_ERR_BAD_KEY;
+		}
+	}
+	return DV_OK;
+}
+
+enum dv_rc
+pki_key_ed25519_to_raw(EVP_PKEY *k, uint8_t x[32], uint8_t *d)
+{
+	size_t n = 32;
+
+	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_ED25519 ||
+	    EVP_PKEY_get_raw_public_key(k, x, &n) != 1 || n != 32) {
+		ERR_clear_error();
+		return DV_ERR_BAD_KEY;
+	}
+	n = 32;
+	if (d != NULL && (EVP_PKEY_get_raw_private_key(k, d, &n) != 1 ||
+	    n != 32)) {
+		ERR_clear_error();
+		return DV_ERR_BAD_KEY;
+	}
+	return DV_OK;
+}
+
 static enum dv_rc
 signer_local_sign(void *arg, const uint8_t *tbs, size_t len, uint8_t **sig,
     size_t *siglen)

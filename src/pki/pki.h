@@ -89,6 +89,18 @@ enum dv_rc	pki_sign_data(EVP_PKEY *k, enum pki_sig_alg,
 		    const uint8_t *data, size_t len, uint8_t **sig,
 		    size_t *siglen);
 
+/* Verifies sig over data (hashing it per alg) with public key k:
+ * DV_ERR_BAD_TOKEN when it does not verify. */
+enum dv_rc	pki_verify_data(EVP_PKEY *k, enum pki_sig_alg,
+		    const uint8_t *data, size_t len, const uint8_t *sig,
+		    size_t siglen);
+/* Ed25519 keys from and to their raw RFC 8032 bytes (JWK "x", "d"): with
+ * d a private key (x must match it), else a public one. */
+enum dv_rc	pki_key_ed25519_from_raw(const uint8_t x[32], const uint8_t *d,
+		    EVP_PKEY **out);
+/* Writes x (and d when not NULL) of an Ed25519 key. */
+enum dv_rc	pki_key_ed25519_to_raw(EVP_PKEY *k, uint8_t x[32], uint8_t *d);
+
 /*
  * Whatever holds a CA key.  sign() receives the DER to-be-signed bytes and
  * returns the signature value (DER ECDSA-Sig-Value for ECDSA) in a new

@@ -1074,6 +1074,53 @@ test_ocsp(void **state)
 /* ---- names and encodings ----------------------------------------------- */
 
 static void
+test_verify_raw(void **state)
+{
+	static const uint8_t msg[] = "to be signed";
+	EVP_PKEY *k = NULL, *e = NULL, *pub = NULL;
+	uint8_t *sig = NULL, x[32], d[32], x2[32];
+	size_t siglen;
+
+	(void)state;
+	assert_int_equal(pki_key_generate(PKI_KEY_P256, &k), DV_OK);
+	assert_int_equal(pki_sign_data(k, PKI_SIG_ECDSA_SHA256, msg,
+	    sizeof(msg), &sig, &siglen), DV_OK);
+	assert_int_equal(pki_verify_data(k, PKI_SIG_ECDSA_SHA256, msg,
+	    sizeof(msg), sig, siglen), DV_OK);
+	assert_int_equal(pki_verify_data(k, PKI_SIG_ECDSA_SHA256, msg,
+	    sizeof(msg) - 1, sig, siglen), DV_ERR_BAD_TOKEN);
+	assert_int_equal(pki_verify_data(k, PKI_SIG_RSA_SHA256, msg,
+	    sizeof(msg), sig, siglen), DV_ERR_BAD_KEY);
+	free(sig);
+
+	/* Ed25519 through its raw bytes, as JWKs carry them */
+	assert_int_equal(pki_key_generate(PKI_KEY_ED25519, &e), DV_OK);
+	assert_int_equal(pki_key_ed25519_to_raw(e, x, d), DV_OK);
+	assert_int_equal(pki_key_ed25519_from_raw(x, NULL, &pub), DV_OK);
+	assert_int_equal(pki_key_ed25519_to_raw(pub, x2, NULL), DV_OK);
+	assert_memory_equal(x, x2, 32);
+	assert_int_equal(pki_sign_data(e, PKI_SIG_ED25519, msg, sizeof(msg),
+	    &sig, &siglen), DV_OK);
+	assert_int_equal(pki_verify_data(pub, PKI_SIG_ED25519, msg,
+	    sizeof(msg), sig, siglen), DV_OK);
+	sig[0] ^= 1;
+	assert_int_equal(pki_verify_data(pub, PKI_SIG_ED25519, msg,
+	    sizeof(msg), sig, siglen), DV_ERR_BAD_TOKEN);
+	free(sig);
+	/* a JWK whose x does not belong to d is refused */
+	x[0] ^= 1;
+	pki_key_free(pub);
+	pub = NULL;
+	assert_int_equal(pki_key_ed25519_from_raw(x, d, &pub),
+	    DV_ERR_BAD_KEY);
+	assert_int_equal(pki_key_ed25519_to_raw(k, x, NULL), DV_ERR_BAD_KEY);
+	explicit_bzero(d, sizeof(d));
+	pki_key_free(pub);
+	pki_key_free(e);
+	pki_key_free(k);
+}
+
+static void
 test_sans(void **state)
 {
 	struct pki_sans a = { 0 }, b = { 0 };
@@ -1328,6 +1375,7 @@ main(void)
 		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_ocsp),
 		cmocka_unit_test(test_sans),
+		cmocka_unit_test(test_verify_raw),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_sha256_random),
