@@ -102,10 +102,12 @@ api_handle(struct http_req *q, void *arg)
 	struct ca *ca = arg;
 	struct ca_authority *a;
 	const char *path = http_req_path(q), *p, *s;
+	enum http_method m = http_req_method(q);
 	char team[64], kind[32];
 	size_t n;
 
-	if (http_req_method(q) == HTTP_M_OTHER) {
+	/* the step-ca API and /health know GET, HEAD and POST only */
+	if (m != HTTP_M_GET && m != HTTP_M_HEAD && m != HTTP_M_POST) {
 		http_reply_problem(q, DV_ERR_METHOD, NULL);
 		return;
 	}

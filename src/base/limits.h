@@ -68,4 +68,12 @@
 /* Operations one group commit may gather before it commits. */
 #define DV_MAX_COMMIT_BATCH	256
 
+/* Body of an inventory import (POST .../devices:import, CSV or JSON lines;
+ * config "maxImportBytes").  A CSV row with an EK URN is ~150 bytes, so
+ * 64 MiB holds ~400 000 devices; larger inventories import in several
+ * files.  XXX evhttp 2.1 buffers up to this for any request (http.h), so
+ * the ceiling stays well below memory. */
+#define DV_MAX_IMPORT		(64 * 1024 * 1024)
+#define DV_MAX_IMPORT_CEILING	(512 * 1024 * 1024)
+
 #endif

@@ -38,6 +38,7 @@ struct http_server {
 	int		 fd;
 	int		 port;
 	size_t		 max_body;
+	size_t		 max_body_large;	/* >= max_body */
 	http_handler_fn	 handler;
 	void		*arg;
 	pthread_mutex_t	 ctx_lock;
@@ -86,6 +87,10 @@ http_req_method(const struct http_req *q)
 		return HTTP_M_HEAD;
 	case EVHTTP_REQ_POST:
 		return HTTP_M_POST;
+	case EVHTTP_REQ_PATCH:
+		return HTTP_M_PATCH;
+	case EVHTTP_REQ_DELETE:
+		return HTTP_M_DELETE;
 	default:
 		return HTTP_M_OTHER;
 	}
@@ -130,8 +135,8 @@ http_req_header(const struct http_req *q, const char *name)
 	    name);
 }
 
-enum dv_rc
-http_req_body(struct http_req *q, const uint8_t **body, size_t *len)
+static enum dv_rc
+req_body(struct http_req *q, size_t max, const uint8_t **body, size_t *len)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(q->r);
 	size_t n = evbuffer_get_length(in);
@@ -139,7 +144,7 @@ http_req_body(struct http_req *q, const uint8_t **body, size_t *len)
 	*body = NULL;
 	*len = 0;
 	if (!q->body_read) {
-		if (n > q->w->srv->max_body)
+		if (n > max)
 			return DV_ERR_TOO_LARGE;
 		q->body = xmalloc(n + 1);
 		if (n > 0 && evbuffer_remove(in, q->body, n) != (int)n)
@@ -151,6 +156,18 @@ http_req_body(struct http_req *q, const uint8_t **body, size_t *len)
 	*body = q->body;
 	*len = q->bodylen;
 	return DV_OK;
+}
+
+enum dv_rc
+http_req_body(struct http_req *q, const uint8_t **body, size_t *len)
+{
+	return req_body(q, q->w->srv->max_body, body, len);
+}
+
+enum dv_rc
+http_req_body_large(struct http_req *q, const uint8_t **body, size_t *len)
+{
+	return req_body(q, q->w->srv->max_body_large, body, len);
 }
 
 static SSL *
@@ -473,6 +490,8 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 	s->handler = cfg->handler;
 	s->arg = cfg->arg;
 	s->max_body = cfg->max_body;
+	s->max_body_large = cfg->max_body_large > cfg->max_body ?
+	    cfg->max_body_large : cfg->max_body;
 	if ((rc = tls_ctx_new(cfg->chain_pem, cfg->key_pem, &s->ctx)) != DV_OK)
 		goto err;
 	if ((rc = listen_socket(cfg->listen, &s->fd, &s->port)) != DV_OK)
@@ -497,7 +516,8 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 		 * let it buffer up to twice ours so that the common oversize
 		 * case gets our problem document (http_req_body).
 		 */
-		evhttp_set_max_body_size(w->http, (ev_ssize_t)s->max_body * 2);
+		evhttp_set_max_body_size(w->http, (ev_ssize_t)(s->max_body * 2 >
+		    s->max_body_large ? s->max_body * 2 : s->max_body_large));
 		evhttp_set_timeout(w->http, DV_TIMEOUT_READ);
 		/* every method reaches api_handle, which answers 405 as a
 		 * problem document (evhttp would send an HTML 501) */

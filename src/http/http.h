@@ -25,6 +25,11 @@ struct http_config {
 	const char	*listen;	/* "127.0.0.1:8443", "[::1]:8443" */
 	unsigned	 workers;	/* threads */
 	size_t		 max_body;	/* bytes; handlers see at most this */
+	/* bytes, 0: none; routes that take bulk uploads read their body
+	 * with http_req_body_large().  XXX evhttp 2.1 has no per-request
+	 * hook before it buffers a body, so it buffers up to this much for
+	 * every request; http_req_body() still refuses beyond max_body. */
+	size_t		 max_body_large;
 	http_handler_fn	 handler;
 	void		*arg;
 	const char	*chain_pem;	/* server certificate chain */
@@ -42,7 +47,10 @@ void		http_server_stop(struct http_server *);
 /* The bound port (useful with port 0). */
 int		http_server_port(const struct http_server *);
 
-enum http_method { HTTP_M_GET, HTTP_M_HEAD, HTTP_M_POST, HTTP_M_OTHER };
+enum http_method {
+	HTTP_M_GET, HTTP_M_HEAD, HTTP_M_POST, HTTP_M_PATCH, HTTP_M_DELETE,
+	HTTP_M_OTHER
+};
 
 enum http_method http_req_method(const struct http_req *);
 /* Decoded path without the query, borrowed; NULL if undecodable. */
@@ -54,6 +62,10 @@ bool		 http_req_has_query(const struct http_req *, const char *key);
 const char	*http_req_header(const struct http_req *, const char *name);
 /* The body, or NULL with *len 0.  DV_ERR_TOO_LARGE over max_body. */
 enum dv_rc	 http_req_body(struct http_req *, const uint8_t **body,
+		    size_t *len);
+/* The same for a route that takes bulk uploads (an inventory import):
+ * DV_ERR_TOO_LARGE over max_body_large (max_body when that is 0). */
+enum dv_rc	 http_req_body_large(struct http_req *, const uint8_t **body,
 		    size_t *len);
 /* Client certificate and the chain it sent (both borrowed, may be NULL). */
 X509		*http_req_peer(const struct http_req *,
