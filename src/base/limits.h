@@ -76,4 +76,41 @@
 #define DV_MAX_IMPORT		(64 * 1024 * 1024)
 #define DV_MAX_IMPORT_CEILING	(512 * 1024 * 1024)
 
+/* ---- MDM sync (issue 3; src/inventory/mdm_*.c) ---- */
+
+/* Bytes of one fetched MDM page.  A Microsoft Graph page holds at most
+ * 1000 managedDevices (~2.5 KiB each) and a Jamf Pro computers-inventory
+ * page of 2000 computers with three sections ~3 MiB: 8 MiB is twice the
+ * larger.  The parsed tree costs about ten times the text. */
+#define DV_MAX_MDM_PAGE_BYTES	(8 * 1024 * 1024)
+
+/* Devices in one page (Jamf page-size ceiling 2000, Graph 999); a longer
+ * list refuses the whole page rather than truncate it (a truncated full
+ * sync would mark the rest missing). */
+#define DV_MAX_MDM_PAGE_DEVICES	5000
+
+/* Pages of one sync, and devices of one source in all of them: the mapped
+ * bodies are held until the sync is applied (~1 KiB each), so 200 000
+ * devices cost ~200 MB for the length of one sync. */
+#define DV_MAX_MDM_PAGES	1000
+#define DV_MAX_MDM_DEVICES	200000
+
+/* Components of a dotted field path in a mapping ("general.name" is 2). */
+#define DV_MAX_MDM_PATH_DEPTH	8
+
+/* Tag expressions of a mapping, so tags per mapped device. */
+#define DV_MAX_MDM_TAGS		16
+
+/* MDM sources per team, and the shortest sync interval (tests use 1-2 s;
+ * real sources are synced hourly). */
+#define DV_MAX_MDM_SOURCES	16
+#define DV_MIN_MDM_INTERVAL	1
+
+/* Seconds to connect to, and to fetch one page from, an MDM source. */
+#define DV_MDM_CONNECT_TIMEOUT	10
+#define DV_MDM_FETCH_TIMEOUT	60
+
+/* Bytes of a bearer token file or webhook secret file. */
+#define DV_MAX_MDM_SECRET	(16 * 1024)
+
 #endif

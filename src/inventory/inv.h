@@ -210,4 +210,90 @@ enum dv_rc	inv_audit_export(struct inv *, const char *team, int fd);
 enum dv_rc	inv_audit_list(struct inv *, const char *team,
 		    const char *cursor, int limit, json_t **out);
 
+/* ---- MDM (issue 3) ---- */
+/*
+ * MDM sync (docs/mdm.md): a mapping turns one MDM's JSON device list into
+ * the device bodies inv_mdm_apply takes (mdm_map.c); a background thread
+ * pulls each configured source over HTTPS on its interval and applies it
+ * as a full sync (mdm_sync.c); a webhook pushes deltas signed with
+ * HMAC-SHA256 (mdm_hook.c).  Devices that disappear from a source are
+ * marked missingFromSource by inv_mdm_apply, never deleted.
+ */
+struct inv_mdm_map;
+
+/*
+ * Loads a mapping.  spec is the name of a built-in mapping ("jamf": Jamf
+ * Pro API computers-inventory, "intune": Microsoft Graph managedDevices)
+ * or an object:
+ *   {"base": "jamf"?          start from a built-in, members below replace
+ *    "list": "results",        dotted path of the device array
+ *    "next": "@odata.nextLink"?  path of the next-page URL, or
+ *    "page": {"param": "page", "sizeParam": "page-size", "size": 100,
+ *             "total": "totalCount"}?   page-number paging
+ *    "fields": {"name"|"owner"|"os"|"kind"|"serial"|"udid"|"ek"|"ekCert":
+ *               FIELD, "tags": [FIELD...]},
+ *    "osMap": {"macOS": "macos", ...}?}
+ * FIELD is a dotted path ("general.name"), an array of paths (the first
+ * that holds a string wins), {"const": "macos"}, or {"path": P, "map":
+ * {from: to}, "default": "x"?}.  Only non-empty strings are taken.  *out
+ * is new (inv_mdm_map_free); on a refusal *detail is a new text naming
+ * the member.
+ */
+enum dv_rc	inv_mdm_map_load(const json_t *spec, struct inv_mdm_map **out,
+		    char **detail);
+void		inv_mdm_map_free(struct inv_mdm_map *);
+
+/* The URL of the first page for the configured url: page-number paging
+ * parameters added when the mapping pages by number.  New string. */
+char		*inv_mdm_map_first_url(const struct inv_mdm_map *,
+		    const char *url);
+
+/*
+ * Maps page number page (from 0) of a source document fetched from the
+ * configured url: appends to devices (an array) one body per element of
+ * the list ({"name", "owner"?, "os"?, "kind"?, "source": "mdm:<source>",
+ * "identifiers": [...], "tags"?}) and counts in *skipped the elements that
+ * have no name or no identifier or are not objects.  *next is a new URL of
+ * the next page, or NULL on the last.  DV_ERR_MALFORMED when the list is
+ * absent, DV_ERR_TOO_LARGE beyond DV_MAX_MDM_PAGE_DEVICES (nothing is
+ * appended then).
+ */
+enum dv_rc	inv_mdm_map_doc(const struct inv_mdm_map *, const char *source,
+		    const json_t *doc, const char *url, unsigned page,
+		    json_t *devices, size_t *skipped, char **next);
+/* Maps an array of source-shaped device objects (a webhook's "devices")
+ * the same way. */
+enum dv_rc	inv_mdm_map_list(const struct inv_mdm_map *,
+		    const char *source, const json_t *list, json_t *devices,
+		    size_t *skipped);
+
+struct inv_mdm;
+
+/*
+ * Reads the "mdm" sources of every team of config (docs/mdm.md; relative
+ * paths are under dir), loads their mappings and webhook secrets, and
+ * starts one sync thread when any source has a "url".  Call it after the
+ * signer process is forked.  *out is new (inv_mdm_stop); inv is borrowed
+ * and must outlive it.
+ */
+enum dv_rc	inv_mdm_start(struct inv *, const json_t *config,
+		    const char *dir, struct inv_mdm **out);
+/* Stops the sync thread (an ongoing fetch is abandoned) and frees m. */
+void		inv_mdm_stop(struct inv_mdm *m);
+
+/*
+ * The webhook of source of team: checks sig ("sha256=<hex of
+ * HMAC-SHA256(secret, body)>", compared in constant time) over the raw
+ * body, then applies {"event": "upsert"|"delete", "devices": [...]} mapped
+ * with the source's mapping as a delta (delete marks the devices missing).
+ * DV_ERR_NOT_FOUND for an unknown source or one without a webhook secret,
+ * DV_ERR_UNAUTHORIZED for a missing or wrong signature, DV_ERR_MALFORMED
+ * for a bad body (*detail: fixed words).  *report is inv_mdm_apply's plus
+ * "skipped".
+ */
+enum dv_rc	inv_mdm_webhook(struct inv_mdm *, const char *team,
+		    const char *source, const uint8_t *body, size_t len,
+		    const char *sig, const char *request_id, json_t **report,
+		    const char **detail);
+
 #endif
