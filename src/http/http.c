@@ -447,6 +447,13 @@ listen_socket(const char *addr, int *fdp, int *portp)
 		goto out;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/*
+	 * One listening socket per worker on the same port: the kernel
+	 * spreads new connections over them.  With one shared socket,
+	 * libevent's accept loop lets whichever worker wakes first take a
+	 * whole burst, and one worker ends up with most of the load.
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	/*
 	 * Accepted sockets inherit TCP_NODELAY from the listener (Linux
 	 * clones the socket).  Without it, a reply that leaves in two TLS
 	 * records (headers, body) waits for the client's delayed ACK: 40 ms
@@ -480,8 +487,10 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 {
 	static const struct timeval trim_tick = { 1, 0 };
 	struct http_server *s = xcalloc(1, sizeof(*s));
+	char *host = NULL, *same = NULL;
 	enum dv_rc rc;
 	unsigned i;
+	int port;
 
 	*out = NULL;
 	evthread_use_pthreads();
@@ -496,6 +505,10 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 		goto err;
 	if ((rc = listen_socket(cfg->listen, &s->fd, &s->port)) != DV_OK)
 		goto err;
+	/* the other workers' sockets take the port the first one got */
+	host = xstrdup(cfg->listen);
+	*strrchr(host, ':') = '\0';
+	same = xasprintf("%s:%d", host, s->port);
 	s->nw = cfg->workers ? cfg->workers : 1;
 	s->w = xcalloc(s->nw, sizeof(*s->w));
 	for (i = 0; i < s->nw; i++) {
@@ -525,13 +538,18 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 		    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
 		    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 		evhttp_set_default_content_type(w->http, "application/json");
+		if (i > 0 && (rc = listen_socket(same, &s->fd, &port)) != DV_OK)
+			goto err;
 		if (evhttp_accept_socket(w->http, s->fd) != 0) {
 			rc = DV_ERR_IO;
 			goto err;
 		}
+		/* the evhttp listener now owns (and closes on free) it */
+		s->fd = -1;
 	}
-	/* every evhttp listener now owns (and closes on free) the socket */
-	s->fd = -1;
+	free(host);
+	free(same);
+	host = same = NULL;
 	s->trim_ev = event_new(s->w[0].base, -1, EV_PERSIST, trim_cb, s);
 	if (s->trim_ev == NULL || event_add(s->trim_ev, &trim_tick) != 0) {
 		rc = DV_ERR_INTERNAL;
@@ -544,6 +562,8 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 	*out = s;
 	return DV_OK;
 err:
+	free(host);
+	free(same);
 	s->nw = 0;	/* no thread started */
 	http_server_stop(s);
 	return rc;
