@@ -443,4 +443,12 @@ enum dv_rc	pki_ek_cert_parse(const uint8_t *data, size_t len, bool der,
 		    struct pki_ek_cert *out);
 void		pki_ek_cert_clear(struct pki_ek_cert *);
 
+/* ---- HMAC (MDM webhooks, issue 3) ---- */
+/* HMAC-SHA256 (RFC 2104) of data under key into md[32]. */
+enum dv_rc	pki_hmac_sha256(const void *key, size_t keylen,
+		    const void *data, size_t len, uint8_t md[32]);
+/* True if a and b (len bytes each) are equal; the time taken does not
+ * depend on where they differ (CRYPTO_memcmp).  For secrets and MACs. */
+bool		pki_mem_equal(const void *a, const void *b, size_t len);
+
 #endif
