@@ -376,3 +376,32 @@ out:
 	jws_cfg_free(cfg);
 	return rc;
 }
+
+enum dv_rc
+jws_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out)
+{
+	struct jws_jose_err e;
+	jose_cfg_t *cfg;
+	json_t *pub;
+	const char *kty = json_get_str(jwk, "kty");
+
+	*out = NULL;
+	if (kty != NULL && strcmp(kty, "OKP") == 0)
+		return jws_okp_public_pkey(jwk, out);
+	/* libjose would make a private key of a private JWK: strip it */
+	if ((pub = jws_jwk_public(jwk)) == NULL) {
+		key_reject("RFC 7517 §4: not a usable public JWK", kty);
+		return DV_ERR_BAD_KEY;
+	}
+	cfg = jws_cfg_new(&e);
+	*out = jose_openssl_jwk_to_EVP_PKEY(cfg, pub);
+	jws_cfg_free(cfg);
+	json_decref(pub);
+	if (*out == NULL) {
+		key_reject("RFC 7517 §4: libjose cannot decode the JWK",
+		    e.msg[0] != '\0' ? e.msg : kty);
+		pki_log_errors(LOG_DEBUG, "jws.jwk");
+		return DV_ERR_BAD_KEY;
+	}
+	return DV_OK;
+}

@@ -30,6 +30,16 @@ enum dv_rc	jws_verify_jwk(const struct jws_token *, const json_t *jwk);
 /* Verifies the signature with a public key (e.g. an x5c leaf's). */
 enum dv_rc	jws_verify_pkey(const struct jws_token *, EVP_PKEY *);
 
+/*
+ * Verifies the signature with k, a key decoded once (e.g. when a
+ * provisioner was loaded, jws_jwk_to_pkey) instead of on every token; when
+ * jwk is not NULL, its "alg"/"use" must also allow the token's alg.
+ */
+enum dv_rc	jws_verify_key(const struct jws_token *, const json_t *jwk,
+		    EVP_PKEY *k);
+/* The public key of a JWK (EC, RSA, OKP).  *out is new (pki_key_free). */
+enum dv_rc	jws_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out);
+
 /* Signs claims with the private JWK, header gets alg, kid (if the JWK has
  * one) and typ JWT plus extra members of hdr (may be NULL).  *out is new. */
 enum dv_rc	jws_sign(const json_t *jwk, const json_t *hdr,

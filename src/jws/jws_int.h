@@ -58,6 +58,8 @@ void		jws_jwk_wipe_free(json_t *jwk);
  */
 enum dv_rc	jws_okp_generate(json_t **out);
 enum dv_rc	jws_okp_from_pkey(EVP_PKEY *, bool priv, json_t **out);
+/* The public key of an OKP (Ed25519) JWK.  *out is new. */
+enum dv_rc	jws_okp_public_pkey(const json_t *jwk, EVP_PKEY **out);
 /* Signs input with the private OKP JWK; *sig is new (64 bytes). */
 enum dv_rc	jws_okp_sign(const json_t *jwk, const char *input, size_t len,
 		    uint8_t **sig, size_t *siglen);

@@ -37,8 +37,8 @@ member32(const json_t *jwk, const char *name, uint8_t b[ED25519_LEN])
 	return rc;
 }
 
-static enum dv_rc
-okp_public_pkey(const json_t *jwk, EVP_PKEY **out)
+enum dv_rc
+jws_okp_public_pkey(const json_t *jwk, EVP_PKEY **out)
 {
 	uint8_t x[ED25519_LEN];
 
@@ -136,7 +136,7 @@ jws_okp_verify(const json_t *jwk, const char *input, size_t len,
 
 	if (siglen != ED25519_SIGLEN)	/* RFC 8032 §5.1.6 */
 		return rc;
-	if (okp_public_pkey(jwk, &k) != DV_OK)
+	if (jws_okp_public_pkey(jwk, &k) != DV_OK)
 		return rc;
 	/* Ed25519 is a one-shot signature: no digest, whole message */
 	if (pki_verify_data(k, PKI_SIG_ED25519, (const uint8_t *)input, len,

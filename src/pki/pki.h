@@ -94,6 +94,14 @@ enum dv_rc	pki_sign_data(EVP_PKEY *k, enum pki_sig_alg,
 enum dv_rc	pki_verify_data(EVP_PKEY *k, enum pki_sig_alg,
 		    const uint8_t *data, size_t len, const uint8_t *sig,
 		    size_t siglen);
+/*
+ * Verifies a JWS signature (RFC 7518 §3: alg "ES256", "ES384", "ES512",
+ * "RS256".."PS512", "EdDSA"; ECDSA as R || S) over input with k, which must
+ * fit alg (curve, RSA size).  DV_ERR_BAD_TOKEN when it does not verify.
+ */
+enum dv_rc	pki_verify_jws(EVP_PKEY *k, const char *alg,
+		    const uint8_t *input, size_t len, const uint8_t *sig,
+		    size_t siglen);
 /* Ed25519 keys from and to their raw RFC 8032 bytes (JWK "x", "d"): with
  * d a private key (x must match it), else a public one. */
 enum dv_rc	pki_key_ed25519_from_raw(const uint8_t x[32], const uint8_t *d,

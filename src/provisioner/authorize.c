@@ -403,7 +403,7 @@ prov_authorize(const struct prov_set *set, const char *token,
 			rc = DV_ERR_BAD_TOKEN;
 			goto out;
 		}
-		if ((rc = jws_verify_jwk(t, p->jwk)) != DV_OK)
+		if ((rc = jws_verify_key(t, p->jwk, p->pkey)) != DV_OK)
 			goto out;
 		if ((rc = common_claims(p, t->claims, auds, n, now)) != DV_OK)
 			goto out;

@@ -63,6 +63,12 @@ load_jwk(struct prov *p, const json_t *cfg)
 		return DV_ERR_BAD_KEY;
 	}
 	free(thp);
+	/* decoded once: every token is verified with it (jws_verify_key) */
+	if (jws_jwk_to_pkey(pub, &p->pkey) != DV_OK) {
+		prov_log("config.provisioner", "spec §2.1: key is not a "
+		    "usable public JWK", p, NULL);
+		return DV_ERR_BAD_KEY;
+	}
 	kid = json_get_str(pub, "kid");
 	if (kid == NULL || *kid == '\0') {
 		prov_log("config.provisioner", "spec §2.1: key has no kid (the "
@@ -222,6 +228,7 @@ prov_free(struct prov *p)
 	json_decref(p->json);
 	prov_policy_clear(&p->policy);
 	json_decref(p->jwk);
+	pki_key_free(p->pkey);
 	free(p->kid);
 	free(p->encrypted_key);
 	pki_trust_free(p->roots);

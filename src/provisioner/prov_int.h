@@ -24,6 +24,7 @@ struct prov {
 
 	/* JWK (spec §2.1) */
 	json_t		*jwk;		/* owned: the public key */
+	EVP_PKEY	*pkey;		/* owned: jwk decoded once */
 	char		*kid;		/* owned */
 	char		*encrypted_key;	/* owned, NULL if none */
 

@@ -667,6 +667,55 @@ test_audience(void **state)
 	json_decref(c);
 }
 
+/* jws_verify_key (key decoded once, pki_verify_jws) agrees with libjose's
+ * verification (jws_verify_jwk) for every alg, on good and bad tokens. */
+static void
+test_verify_key_all_algs(void **state)
+{
+	static const char *const algs[] = { "ES256", "ES384", "ES512",
+	    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		json_t *jwk = NULL, *other = NULL, *pub, *claims;
+		struct jws_token *t = NULL, *bad = NULL;
+		EVP_PKEY *k = NULL, *ko = NULL;
+		char *tok = NULL, *tampered;
+		size_t n;
+
+		assert_int_equal(jws_jwk_generate(algs[i], &jwk), DV_OK);
+		assert_int_equal(jws_jwk_generate(algs[i], &other), DV_OK);
+		claims = json_pack("{s:s,s:i}", "sub", "x", "exp", 2000000000);
+		assert_int_equal(jws_sign(jwk, NULL, claims, &tok), DV_OK);
+		assert_int_equal(jws_parse(tok, strlen(tok), &t), DV_OK);
+		pub = jws_jwk_public(jwk);
+		assert_int_equal(jws_jwk_to_pkey(pub, &k), DV_OK);
+		assert_int_equal(jws_jwk_to_pkey(other, &ko), DV_OK);
+		assert_int_equal(jws_verify_key(t, pub, k), DV_OK);
+		assert_int_equal(jws_verify_jwk(t, pub), DV_OK);
+		/* another key of the same alg */
+		assert_int_equal(jws_verify_key(t, NULL, ko), DV_ERR_BAD_TOKEN);
+		/* a flipped signature character */
+		tampered = xstrdup(tok);
+		n = strlen(tampered);
+		tampered[n - 2] = tampered[n - 2] == 'A' ? 'B' : 'A';
+		assert_int_equal(jws_parse(tampered, n, &bad), DV_OK);
+		assert_int_equal(jws_verify_key(bad, pub, k), DV_ERR_BAD_TOKEN);
+		assert_int_equal(jws_verify_jwk(bad, pub), DV_ERR_BAD_TOKEN);
+		jws_token_free(bad);
+		free(tampered);
+		jws_token_free(t);
+		free(tok);
+		pki_key_free(k);
+		pki_key_free(ko);
+		json_decref(pub);
+		json_decref(claims);
+		json_decref(jwk);
+		json_decref(other);
+	}
+}
+
 int
 main(void)
 {
@@ -691,6 +740,7 @@ main(void)
 		cmocka_unit_test(test_jose_cli),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_audience),
+		cmocka_unit_test(test_verify_key_all_algs),
 	};
 
 	log_init(getenv("DEVID_TEST_LOG") != NULL ? LOG_DEBUG : LOG__MAX, 2);
