@@ -31,6 +31,12 @@
 #define PKI_OID_PROVISIONER	"1.3.6.1.4.1.37476.9000.64.1"
 #define PKI_SN_PROVISIONER	"stepProvisioner"
 #define PKI_LN_PROVISIONER	"Smallstep provisioner"
+/* TCG EK Credential Profile attributes of the SAN directoryName of EK
+ * certificates (spec/attestation.md §13.1); compared as objects, never
+ * registered. */
+#define PKI_OID_TPM_MANUFACTURER "2.23.133.2.1"	/* tcg-at-tpmManufacturer */
+#define PKI_OID_TPM_MODEL	"2.23.133.2.2"	/* tcg-at-tpmModel */
+#define PKI_OID_TPM_VERSION	"2.23.133.2.3"	/* tcg-at-tpmVersion */
 
 /* RFC 5280 §4.1.2.7 SubjectPublicKeyInfo, with the key left as bytes. */
 typedef struct {
