@@ -18,7 +18,13 @@
  * lower-case hex.  The canonical row is, in this order: id and time as
  * 8-byte big-endian two's complement, then actor, action, object,
  * request_id and detail, each as a 4-byte big-endian length followed by the
- * bytes, or 0xffffffff alone for NULL.  store_check() recomputes the chain.
+ * bytes, or 0xffffffff alone for NULL; then, only when it is not NULL, the
+ * team the same way (the column came with migration 2: rows written before
+ * keep their hash, and a row with a team never hashes like one without,
+ * the lengths differ).  store_check() recomputes the chain.
+ *
+ * Callers' write functions (store_write, store.h inventory section) run on
+ * the committer inside the batch transaction like any other operation.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -83,6 +89,105 @@ static const char *const store_migrations[] = {
 	"  prev_hash TEXT NOT NULL,"
 	"  hash TEXT NOT NULL"
 	");",
+	/*
+	 * 2: the device inventory (issue 3): devices, their identifiers
+	 * (unique per team: an ek and an ek-cert of one key share the URN)
+	 * and tags, collections with static members and rules, admin API
+	 * tokens (SHA-256 only), certificates linked to a device, the team
+	 * of an audit row.  Every list filter of inv_device_list has an
+	 * index ending in (created_at, id), the page order.
+	 */
+	"CREATE TABLE devices ("
+	"  id TEXT PRIMARY KEY,"
+	"  team TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  owner TEXT,"
+	"  owner_domain TEXT,"
+	"  os TEXT,"
+	"  kind TEXT,"
+	"  source TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  tags TEXT NOT NULL,"
+	"  posture TEXT,"
+	"  missing INTEGER NOT NULL DEFAULT 0,"
+	"  sync_mark TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  updated_at BIGINT NOT NULL,"
+	"  last_seen_at BIGINT"
+	");"
+	"CREATE INDEX devices_page ON devices (team, created_at, id);"
+	"CREATE INDEX devices_status ON devices (team, status, created_at, id);"
+	"CREATE INDEX devices_owner ON devices (team, owner, created_at, id);"
+	"CREATE INDEX devices_domain ON devices "
+	"  (team, owner_domain, created_at, id);"
+	"CREATE INDEX devices_source ON devices (team, source, created_at, id);"
+	"CREATE INDEX devices_seen ON devices (team, last_seen_at);"
+	"CREATE TABLE device_identifiers ("
+	"  team TEXT NOT NULL,"
+	"  device_id TEXT NOT NULL REFERENCES devices (id),"
+	"  type TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  tpm_manufacturer TEXT,"
+	"  tpm_model TEXT,"
+	"  tpm_version TEXT,"
+	"  certificate TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  UNIQUE (team, value)"
+	");"
+	"CREATE INDEX device_identifiers_device "
+	"  ON device_identifiers (device_id);"
+	"CREATE TABLE device_tags ("
+	"  team TEXT NOT NULL,"
+	"  device_id TEXT NOT NULL REFERENCES devices (id),"
+	"  tag TEXT NOT NULL,"
+	"  PRIMARY KEY (device_id, tag)"
+	");"
+	"CREATE INDEX device_tags_tag ON device_tags (team, tag);"
+	"CREATE TABLE collections ("
+	"  team TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT,"
+	"  os TEXT,"
+	"  source TEXT,"
+	"  rules TEXT NOT NULL,"
+	"  settings TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  updated_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (team, name)"
+	");"
+	"CREATE TABLE collection_rules ("
+	"  team TEXT NOT NULL,"
+	"  collection TEXT NOT NULL,"
+	"  field TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  FOREIGN KEY (team, collection) REFERENCES collections (team, name)"
+	");"
+	"CREATE INDEX collection_rules_coll "
+	"  ON collection_rules (team, collection);"
+	"CREATE TABLE collection_members ("
+	"  team TEXT NOT NULL,"
+	"  collection TEXT NOT NULL,"
+	"  device_id TEXT NOT NULL REFERENCES devices (id),"
+	"  PRIMARY KEY (team, collection, device_id),"
+	"  FOREIGN KEY (team, collection) REFERENCES collections (team, name)"
+	");"
+	"CREATE INDEX collection_members_device "
+	"  ON collection_members (device_id);"
+	"CREATE TABLE api_tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  team TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  created_at BIGINT NOT NULL,"
+	"  expires_at BIGINT,"
+	"  revoked_at BIGINT"
+	");"
+	"CREATE INDEX api_tokens_team ON api_tokens (team, created_at);"
+	"ALTER TABLE certificates ADD COLUMN device_id TEXT;"
+	"CREATE INDEX certificates_device ON certificates (device_id);"
+	"ALTER TABLE audit ADD COLUMN team TEXT;"
+	"CREATE INDEX audit_team ON audit (team, id);",
 };
 
 /* Every statement store.c runs, prepared once per connection. */
@@ -109,7 +214,7 @@ enum store_q {
 #define STORE_CERT_COLS							\
 	"c.serial, c.authority, c.provisioner, c.subject, c.sans, "	\
 	"c.not_before, c.not_after, c.der, c.renewed_from, "		\
-	"r.serial, r.revoked_at, r.reason_code, r.reason"
+	"r.serial, r.revoked_at, r.reason_code, r.reason, c.device_id"
 
 static const char *const store_sql[STORE_Q__MAX] = {
 	[STORE_Q_VERSION_GET] =
@@ -123,7 +228,8 @@ static const char *const store_sql[STORE_Q__MAX] = {
 	[STORE_Q_CERT_INSERT] =
 	    "INSERT INTO certificates (serial, authority, provisioner, "
 	    "subject, sans, not_before, not_after, der, renewed_from, "
-	    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+	    "created_at, device_id) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
 	[STORE_Q_CERT_EXISTS] =
 	    "SELECT 1 FROM certificates WHERE serial = $1 AND authority = $2",
 	[STORE_Q_CERT_GET] =
@@ -148,11 +254,11 @@ static const char *const store_sql[STORE_Q__MAX] = {
 	    "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
 	[STORE_Q_AUDIT_INSERT] =
 	    "INSERT INTO audit (id, time, actor, action, object, request_id, "
-	    "detail, prev_hash, hash) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	    "detail, prev_hash, hash, team) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 	[STORE_Q_AUDIT_ALL] =
 	    "SELECT id, time, actor, action, object, request_id, detail, "
-	    "prev_hash, hash FROM audit ORDER BY id",
+	    "prev_hash, hash, team FROM audit ORDER BY id",
 };
 
 /* One connection with its prepared statements. */
@@ -160,6 +266,7 @@ struct store_db {
 	const struct store_driver *drv;		/* borrowed, static */
 	struct store_conn *conn;		/* owned */
 	struct store_stmt *stmt[STORE_Q__MAX];	/* owned, prepared lazily */
+	struct store_stmt *xstmt[STORE_XSTMT_MAX]; /* owned: store_tx_run's */
 	struct store_db	*next;			/* reader pool link */
 };
 
@@ -169,6 +276,7 @@ enum store_op_type {
 	STORE_OP_TOKEN,
 	STORE_OP_CRL_NEXT,
 	STORE_OP_EXPIRE,
+	STORE_OP_FUNC,
 	STORE_OP__MAX
 };
 
@@ -178,6 +286,7 @@ static const char *const store_op_names[STORE_OP__MAX] = {
 	[STORE_OP_TOKEN] = "token",
 	[STORE_OP_CRL_NEXT] = "crl_next",
 	[STORE_OP_EXPIRE] = "tokens_expire",
+	[STORE_OP_FUNC] = "write",
 };
 
 /* A queued write; every pointer is owned unless said otherwise. */
@@ -197,7 +306,10 @@ struct store_op {
 	char		*object;
 	char		*request_id;
 	char		*detail;
+	char		*team;
 	uint64_t	*result;	/* CRL_NEXT: borrowed from the waiter */
+	store_tx_fn	 fn;		/* FUNC: the caller's write function */
+	void		*fn_arg;	/* FUNC: borrowed from the waiter */
 	store_done_fn	 done;
 	void		*arg;
 	enum dv_rc	 rc;
@@ -238,6 +350,8 @@ store_db_free(struct store_db *db)
 		return;
 	for (i = 0; i < nitems(db->stmt); i++)
 		db->drv->finalize(db->stmt[i]);
+	for (i = 0; i < nitems(db->xstmt); i++)
+		db->drv->finalize(db->xstmt[i]);
 	db->drv->close(db->conn);
 	free(db);
 }
@@ -268,23 +382,20 @@ store_db_open(const struct store_driver *drv, const char *target,
  * on any other result it has been reset already.
  */
 static enum store_step
-store_run(struct store_db *db, enum store_q q, struct store_stmt **stp,
-    const char *types, ...)
+store_vrun(struct store_db *db, struct store_stmt **slot, const char *sql,
+    struct store_stmt **stp, const char *types, va_list ap)
 {
 	const struct store_driver *d = db->drv;
 	struct store_stmt *st;
 	enum store_step r;
 	const void *p;
-	va_list ap;
 	int i;
 
 	if (stp != NULL)
 		*stp = NULL;
-	if (db->stmt[q] == NULL &&
-	    d->prepare(db->conn, store_sql[q], &db->stmt[q]) != DV_OK)
+	if (*slot == NULL && d->prepare(db->conn, sql, slot) != DV_OK)
 		return STORE_STEP_ERROR;
-	st = db->stmt[q];
-	va_start(ap, types);
+	st = *slot;
 	for (i = 0; types[i] != '\0'; i++) {
 		switch (types[i]) {
 		case 't':
@@ -301,7 +412,6 @@ store_run(struct store_db *db, enum store_q q, struct store_stmt **stp,
 			abort();
 		}
 	}
-	va_end(ap);
 	r = d->step(st);
 	if (r == STORE_STEP_ROW && stp != NULL)
 		*stp = st;
@@ -310,12 +420,40 @@ store_run(struct store_db *db, enum store_q q, struct store_stmt **stp,
 	return r;
 }
 
+static enum store_step
+store_run(struct store_db *db, enum store_q q, struct store_stmt **stp,
+    const char *types, ...)
+{
+	enum store_step r;
+	va_list ap;
+
+	va_start(ap, types);
+	r = store_vrun(db, &db->stmt[q], store_sql[q], stp, types, ap);
+	va_end(ap);
+	return r;
+}
+
+enum store_step
+store_tx_run(struct store_tx *tx, int q, const char *sql,
+    struct store_stmt **stp, const char *types, ...)
+{
+	enum store_step r;
+	va_list ap;
+
+	if (q < 0 || q >= STORE_XSTMT_MAX)
+		abort();
+	va_start(ap, types);
+	r = store_vrun(tx->db, &tx->db->xstmt[q], sql, stp, types, ap);
+	va_end(ap);
+	return r;
+}
+
 /*
  * Maps the result of a statement that returns no row.  unique is the code
  * of a UNIQUE violation, which is an expected outcome (token replayed,
  * second revocation) and logged here at warning level naming what.
  */
-static enum dv_rc
+enum dv_rc
 store_step_rc(enum store_step r, enum dv_rc unique, const char *what,
     const char *key)
 {
@@ -378,7 +516,7 @@ store_put_str(struct buf *b, const char *s)
 /* The hash of one audit row (see the top of this file). */
 static void
 store_audit_hash(const uint8_t prev[STORE_HASH_LEN], int64_t id, int64_t t,
-    const char *const text[5], uint8_t md[STORE_HASH_LEN])
+    const char *const text[5], const char *team, uint8_t md[STORE_HASH_LEN])
 {
 	struct buf b = { 0 };
 	size_t i;
@@ -388,6 +526,8 @@ store_audit_hash(const uint8_t prev[STORE_HASH_LEN], int64_t id, int64_t t,
 	store_put_i64(&b, t);
 	for (i = 0; i < 5; i++)
 		store_put_str(&b, text[i]);
+	if (team != NULL)
+		store_put_str(&b, team);
 	pki_sha256(b.data, b.len, md);
 	buf_free(&b);
 }
@@ -424,12 +564,11 @@ store_audit_load(struct store *s)
 	return rc;
 }
 
-/* Appends the op's audit row to the chain (committer, in a transaction). */
+/* Appends an audit row to the chain (committer, in a transaction). */
 static enum dv_rc
-store_audit_append(struct store *s, const struct store_op *op)
+store_audit_append(struct store *s, const char *const text[5],
+    const char *team)
 {
-	const char *text[5] = { op->actor, op->action, op->object,
-	    op->request_id, op->detail };
 	uint8_t md[STORE_HASH_LEN];
 	char *prev, *hash;
 	int64_t id, t;
@@ -437,13 +576,12 @@ store_audit_append(struct store *s, const struct store_op *op)
 
 	id = s->audit_id + 1;
 	t = (int64_t)dv_now();
-	store_audit_hash(s->audit_hash, id, t, text, md);
+	store_audit_hash(s->audit_hash, id, t, text, team, md);
 	prev = hex_encode(s->audit_hash, STORE_HASH_LEN);
 	hash = hex_encode(md, STORE_HASH_LEN);
 	rc = store_step_rc(store_run(s->writer, STORE_Q_AUDIT_INSERT, NULL,
-	    "iittttttt", id, t, op->actor, op->action, op->object,
-	    op->request_id, op->detail, prev, hash), DV_ERR_STORE,
-	    "audit", NULL);
+	    "iitttttttt", id, t, text[0], text[1], text[2], text[3], text[4],
+	    prev, hash, team), DV_ERR_STORE, "audit", NULL);
 	if (rc == DV_OK) {
 		s->audit_id = id;
 		memcpy(s->audit_hash, md, STORE_HASH_LEN);
@@ -453,9 +591,10 @@ store_audit_append(struct store *s, const struct store_op *op)
 	return rc;
 }
 
-/* Recomputes the whole chain on a reader connection. */
+/* Recomputes the whole chain on a reader connection; *rep says where it
+ * breaks (DV_ERR_STORE, logged, then). */
 static enum dv_rc
-store_audit_verify(struct store_db *db)
+store_audit_verify(struct store_db *db, struct store_audit_report *rep)
 {
 	const struct store_driver *d = db->drv;
 	uint8_t prev[STORE_HASH_LEN] = { 0 }, md[STORE_HASH_LEN];
@@ -466,6 +605,7 @@ store_audit_verify(struct store_db *db)
 	int64_t id = 0, want = 1;
 	size_t i;
 
+	memset(rep, 0, sizeof(*rep));
 	r = store_run(db, STORE_Q_AUDIT_ALL, &st, "");
 	for (; r == STORE_STEP_ROW && why == NULL; want++) {
 		id = d->col_int64(st, 0);
@@ -473,7 +613,8 @@ store_audit_verify(struct store_db *db)
 			text[i] = d->col_text(st, (int)i + 2);
 		ph = d->col_text(st, 7);
 		h = d->col_text(st, 8);
-		store_audit_hash(prev, id, d->col_int64(st, 1), text, md);
+		store_audit_hash(prev, id, d->col_int64(st, 1), text,
+		    d->col_text(st, 9), md);
 		prevhex = hex_encode(prev, STORE_HASH_LEN);
 		hashhex = hex_encode(md, STORE_HASH_LEN);
 		if (id != want)
@@ -485,17 +626,24 @@ store_audit_verify(struct store_db *db)
 		free(prevhex);
 		free(hashhex);
 		memcpy(prev, md, STORE_HASH_LEN);
-		if (why == NULL)
+		if (why == NULL) {
+			rep->rows++;
 			r = d->step(st);
+		}
 	}
 	if (st != NULL)
 		d->reset(st);
 	if (why != NULL) {
 		log_msg(LOG_ERR, "store.audit", "{s:s,s:I}", "error", why,
 		    "id", (json_int_t)id);
+		rep->first_bad = id;
+		rep->reason = why;
 		return DV_ERR_STORE;
 	}
-	return r == STORE_STEP_DONE ? DV_OK : DV_ERR_STORE;
+	if (r != STORE_STEP_DONE)
+		return DV_ERR_STORE;
+	rep->ok = true;
+	return DV_OK;
 }
 
 /* ---- operations (committer thread, inside a savepoint) -------------- */
@@ -513,10 +661,11 @@ store_op_issue(struct store *s, struct store_op *op)
 	const struct store_cert *c = &op->cert;
 
 	return store_step_rc(store_run(s->writer, STORE_Q_CERT_INSERT, NULL,
-	    "tttttiibti", c->serial, c->authority, c->provisioner, c->subject,
-	    c->sans, (int64_t)c->not_before, (int64_t)c->not_after,
-	    (const void *)c->der, c->derlen, c->renewed_from,
-	    (int64_t)dv_now()), DV_ERR_EXISTS, "certificate", c->serial);
+	    "tttttiibtit", c->serial, c->authority, c->provisioner,
+	    c->subject, c->sans, (int64_t)c->not_before,
+	    (int64_t)c->not_after, (const void *)c->der, c->derlen,
+	    c->renewed_from, (int64_t)dv_now(), c->device_id), DV_ERR_EXISTS,
+	    "certificate", c->serial);
 }
 
 static enum dv_rc
@@ -570,6 +719,65 @@ store_op_crl_next(struct store *s, struct store_op *op)
 	return DV_OK;
 }
 
+/* Runs a caller's write function on the writer connection. */
+static enum dv_rc
+store_op_func(struct store *s, struct store_op *op)
+{
+	struct store_tx tx = { .s = s, .db = s->writer, .drv = s->drv,
+	    .conn = s->writer->conn, .write = true };
+
+	return op->fn(&tx, op->fn_arg);
+}
+
+enum dv_rc
+store_tx_audit(struct store_tx *tx, const struct store_audit *a)
+{
+	const char *text[5] = { a->actor, a->action, a->object,
+	    a->request_id, a->detail };
+
+	if (!tx->write || a->actor == NULL || a->action == NULL) {
+		log_msg(LOG_ERR, "store.internal", "{s:s}", "error",
+		    "audit row outside a write or without actor/action");
+		return DV_ERR_INTERNAL;
+	}
+	return store_audit_append(tx->s, text, a->team);
+}
+
+/* The savepoint of store_tx_nested, inside the operation's STORE_SP. */
+#define STORE_SP_NESTED	"dv_row"
+
+enum dv_rc
+store_tx_nested(struct store_tx *tx, store_tx_fn fn, void *arg)
+{
+	struct store *s = tx->s;
+	int64_t id;
+	uint8_t hash[STORE_HASH_LEN];
+	enum dv_rc rc;
+
+	if (!tx->write || tx->nested) {
+		log_msg(LOG_ERR, "store.internal", "{s:s}", "error",
+		    "nested savepoint outside a write or twice");
+		return DV_ERR_INTERNAL;
+	}
+	if (tx->drv->savepoint(tx->conn, STORE_SP_NESTED) != DV_OK)
+		return DV_ERR_STORE;
+	id = s->audit_id;
+	memcpy(hash, s->audit_hash, STORE_HASH_LEN);
+	tx->nested = true;
+	rc = fn(tx, arg);
+	tx->nested = false;
+	if (rc != DV_OK) {
+		s->audit_id = id;
+		memcpy(s->audit_hash, hash, STORE_HASH_LEN);
+		if (tx->drv->rollback_to(tx->conn, STORE_SP_NESTED) != DV_OK)
+			return DV_ERR_STORE;
+	}
+	/* after ROLLBACK TO the savepoint is still open */
+	if (tx->drv->release(tx->conn, STORE_SP_NESTED) != DV_OK)
+		return DV_ERR_STORE;
+	return rc;
+}
+
 static bool
 store_op_valid(const struct store_op *op)
 {
@@ -589,6 +797,8 @@ store_op_valid(const struct store_op *op)
 		return c->authority != NULL && op->result != NULL;
 	case STORE_OP_EXPIRE:
 		return true;
+	case STORE_OP_FUNC:
+		return op->fn != NULL;
 	default:
 		return false;
 	}
@@ -624,11 +834,18 @@ store_op_apply(struct store *s, struct store_op *op)
 		    NULL, "i", (int64_t)op->cert.not_after), DV_ERR_STORE,
 		    "tokens_expire", NULL);
 		break;
+	case STORE_OP_FUNC:
+		rc = store_op_func(s, op);
+		break;
 	default:
 		break;
 	}
-	if (rc == DV_OK && op->has_audit)
-		rc = store_audit_append(s, op);
+	if (rc == DV_OK && op->has_audit) {
+		const char *text[5] = { op->actor, op->action, op->object,
+		    op->request_id, op->detail };
+
+		rc = store_audit_append(s, text, op->team);
+	}
 	return rc;
 }
 
@@ -703,11 +920,13 @@ store_op_free(struct store_op *op)
 	free(op->cert.der);
 	free(op->cert.renewed_from);
 	free(op->cert.reason);
+	free(op->cert.device_id);
 	free(op->actor);
 	free(op->action);
 	free(op->object);
 	free(op->request_id);
 	free(op->detail);
+	free(op->team);
 	free(op);
 }
 
@@ -830,6 +1049,7 @@ store_op_new(enum store_op_type type, const char *token_id, time_t exp,
 		op->object = store_strdup(a->object);
 		op->request_id = store_strdup(a->request_id);
 		op->detail = store_strdup(a->detail);
+		op->team = store_strdup(a->team);
 	}
 	return op;
 }
@@ -856,6 +1076,7 @@ store_issue_op(const struct store_issue *in)
 		op->cert.derlen = c->derlen;
 	}
 	op->cert.renewed_from = store_strdup(c->renewed_from);
+	op->cert.device_id = store_strdup(c->device_id);
 	return op;
 }
 
@@ -981,6 +1202,7 @@ store_cert_clear(struct store_cert *c)
 	free(c->der);
 	free(c->renewed_from);
 	free(c->reason);
+	free(c->device_id);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1034,6 +1256,7 @@ store_cert_row(struct store_db *db, struct store_stmt *st,
 		c->reason_code = (int)d->col_int64(st, 11);
 		c->reason = store_strdup(d->col_text(st, 12));
 	}
+	c->device_id = store_strdup(d->col_text(st, 13));
 }
 
 enum dv_rc
@@ -1132,6 +1355,7 @@ out:
 enum dv_rc
 store_check(struct store *s)
 {
+	struct store_audit_report rep;
 	struct store_db *db = NULL;
 	enum dv_rc rc;
 
@@ -1139,8 +1363,52 @@ store_check(struct store *s)
 		goto out;
 	if ((rc = db->drv->check(db->conn)) != DV_OK)
 		goto out;
-	rc = store_audit_verify(db);
+	rc = store_audit_verify(db, &rep);
 out:
+	store_reader_put(s, db);
+	return rc;
+}
+
+enum dv_rc
+store_audit_check(struct store *s, struct store_audit_report *out)
+{
+	struct store_db *db = NULL;
+	enum dv_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = store_reader_get(s, &db)) != DV_OK)
+		return rc;
+	/* a broken chain is an answer here, not a failure */
+	if (store_audit_verify(db, out) != DV_OK && out->reason == NULL)
+		rc = DV_ERR_STORE;
+	store_reader_put(s, db);
+	return rc;
+}
+
+enum dv_rc
+store_write(struct store *s, store_tx_fn fn, void *arg)
+{
+	struct store_op *op;
+
+	op = store_op_new(STORE_OP_FUNC, NULL, 0, NULL);
+	op->fn = fn;
+	op->fn_arg = arg;
+	return store_submit_wait(s, op);
+}
+
+enum dv_rc
+store_read(struct store *s, store_tx_fn fn, void *arg)
+{
+	struct store_tx tx = { .s = s };
+	struct store_db *db = NULL;
+	enum dv_rc rc;
+
+	if ((rc = store_reader_get(s, &db)) != DV_OK)
+		return rc;
+	tx.db = db;
+	tx.drv = db->drv;
+	tx.conn = db->conn;
+	rc = fn(&tx, arg);
 	store_reader_put(s, db);
 	return rc;
 }

@@ -49,6 +49,7 @@ struct store_cert {
 	uint8_t		*der;
 	size_t		 derlen;
 	char		*renewed_from;	/* serial, may be NULL */
+	char		*device_id;	/* devices.id, may be NULL (issue 3) */
 	/* revocation (outputs only) */
 	bool		 revoked;
 	time_t		 revoked_at;
@@ -64,6 +65,7 @@ struct store_audit {
 	const char	*object;	/* serial */
 	const char	*request_id;
 	const char	*detail;	/* JSON text, may be NULL */
+	const char	*team;		/* may be NULL (issue 3) */
 };
 
 /*
@@ -141,5 +143,218 @@ struct store_stats {
 };
 /* Copies the counters into *out. */
 void		store_stats(struct store *, struct store_stats *out);
+
+/* ---- inventory (issue 3) ---- */
+/*
+ * The device inventory's storage (src/inventory).  Its writes run as a
+ * function inside the committer's batch transaction (store_write), in
+ * their own savepoint like every operation; store_tx_nested() gives a row
+ * of a bulk import a savepoint of its own.  Reads run on a pooled reader
+ * (store_read).  The typed operations below take the struct store_tx the
+ * function was given; those that write fail with DV_ERR_INTERNAL on a
+ * reader.  Outputs' strings are owned (the *_clear / *_free functions);
+ * inputs are borrowed.  Times are Unix seconds, 0 for "none".
+ */
+struct store_tx;
+typedef enum dv_rc (*store_tx_fn)(struct store_tx *, void *arg);
+
+/* Runs fn on the committer inside the group-commit transaction and waits
+ * until it committed (or fn failed and was rolled back alone): fn's
+ * result, or DV_ERR_STORE / DV_ERR_UNAVAILABLE.  fn must not call the
+ * store's blocking functions; it should return within milliseconds (the
+ * batch waits for it). */
+enum dv_rc	store_write(struct store *, store_tx_fn fn, void *arg);
+/* Runs fn with a reader connection (last committed state). */
+enum dv_rc	store_read(struct store *, store_tx_fn fn, void *arg);
+/* Inside a write: runs fn in a nested savepoint, undoing only its changes
+ * (and audit rows) when it fails; returns fn's result.  Not re-entrant. */
+enum dv_rc	store_tx_nested(struct store_tx *, store_tx_fn fn, void *arg);
+/* Appends a hash-chained audit row in the transaction. */
+enum dv_rc	store_tx_audit(struct store_tx *, const struct store_audit *);
+
+struct store_device {
+	char		*id;
+	char		*team;
+	char		*name;
+	char		*owner;		/* may be NULL */
+	char		*owner_domain;	/* lower-case part after '@', or NULL */
+	char		*os;		/* may be NULL */
+	char		*kind;		/* may be NULL */
+	char		*source;
+	char		*status;
+	char		*tags;		/* JSON array of strings, text */
+	char		*posture;	/* JSON text, may be NULL */
+	bool		 missing;	/* missing from its MDM source */
+	char		*sync_mark;	/* input: the MDM sync that saw it */
+	time_t		 created_at;
+	time_t		 updated_at;
+	time_t		 last_seen_at;
+};
+void		store_device_clear(struct store_device *);
+void		store_devices_free(struct store_device *, size_t n);
+
+/* Inserts d (and its tags); DV_ERR_EXISTS if the id is taken. */
+enum dv_rc	store_dev_insert(struct store_tx *, const struct store_device *);
+/* Rewrites every column of d but id, team, created_at (and its tags);
+ * DV_ERR_NOT_FOUND if absent. */
+enum dv_rc	store_dev_update(struct store_tx *, const struct store_device *);
+enum dv_rc	store_dev_get(struct store_tx *, const char *team,
+		    const char *id, struct store_device *out);
+/* Sets last_seen_at, and status "active" when "approved". */
+enum dv_rc	store_dev_seen(struct store_tx *, const char *team,
+		    const char *id, time_t when);
+/* On a full MDM sync: marks missing every device of team and source whose
+ * sync_mark differs from mark; *ids is a new JSON array of their ids. */
+enum dv_rc	store_dev_mark_missing(struct store_tx *, const char *team,
+		    const char *source, const char *mark, time_t now,
+		    json_t **ids);
+
+/* List filters; NULL/0 do not filter.  Page order (created_at, id). */
+struct store_dev_filter {
+	const char	*status;
+	const char	*collection;
+	const char	*tag;
+	const char	*owner;
+	const char	*owner_domain;
+	const char	*identifier;
+	const char	*source;
+	time_t		 seen_after;
+	time_t		 seen_before;
+	bool		 has_cursor;	/* after (cursor_created, cursor_id) */
+	time_t		 cursor_created;
+	const char	*cursor_id;
+	int		 limit;		/* rows wanted, > 0 */
+};
+/* *v is a new array of *n devices (store_devices_free). */
+enum dv_rc	store_dev_list(struct store_tx *, const char *team,
+		    const struct store_dev_filter *, struct store_device **v,
+		    size_t *n);
+
+struct store_ident {
+	char		*device_id;	/* output only */
+	char		*type;
+	char		*value;
+	char		*tpm_manufacturer;	/* may be NULL */
+	char		*tpm_model;
+	char		*tpm_version;
+	char		*certificate;	/* PEM, ek-cert only */
+};
+void		store_idents_free(struct store_ident *, size_t n);
+/* DV_ERR_EXISTS when the value is held in team already. */
+enum dv_rc	store_ident_insert(struct store_tx *, const char *team,
+		    const char *device_id, const struct store_ident *);
+enum dv_rc	store_ident_delete(struct store_tx *, const char *team,
+		    const char *device_id, const char *value);
+/* The id of the device holding value (new string); DV_ERR_NOT_FOUND. */
+enum dv_rc	store_ident_owner(struct store_tx *, const char *team,
+		    const char *value, char **device_id);
+/* Identifiers of a device in insertion order; *v new. */
+enum dv_rc	store_ident_list(struct store_tx *, const char *device_id,
+		    struct store_ident **v, size_t *n);
+/* Names of the collections device is a member of (new JSON array). */
+enum dv_rc	store_dev_collections(struct store_tx *, const char *team,
+		    const char *device_id, json_t **names);
+
+/* Revokes (reason_code, reason, at) every certificate of device_id not yet
+ * revoked; *revoked is a new JSON array of {"authority","serial"}. */
+enum dv_rc	store_dev_certs_revoke(struct store_tx *, const char *device_id,
+		    int reason_code, const char *reason, time_t at,
+		    json_t **revoked);
+
+struct store_collection {
+	char		*team;
+	char		*name;
+	char		*kind;		/* NULL: any */
+	char		*os;
+	char		*source;
+	char		*rules;		/* JSON array text [{"tag":"x"},...] */
+	char		*settings;	/* JSON object text */
+	time_t		 created_at;
+	time_t		 updated_at;
+};
+void		store_collection_clear(struct store_collection *);
+void		store_collections_free(struct store_collection *, size_t n);
+/* Insert / rewrite c and its rules (rules parsed from c->rules: one
+ * member "tag", "os", "source" or "ownerDomain" per element).
+ * DV_ERR_EXISTS / DV_ERR_NOT_FOUND. */
+enum dv_rc	store_coll_insert(struct store_tx *,
+		    const struct store_collection *);
+enum dv_rc	store_coll_update(struct store_tx *,
+		    const struct store_collection *);
+/* Deletes c, its rules and members; DV_ERR_NOT_FOUND. */
+enum dv_rc	store_coll_delete(struct store_tx *, const char *team,
+		    const char *name);
+enum dv_rc	store_coll_get(struct store_tx *, const char *team,
+		    const char *name, struct store_collection *out);
+/* Every collection of team by name; *v new. */
+enum dv_rc	store_coll_list(struct store_tx *, const char *team,
+		    struct store_collection **v, size_t *n);
+/* Replaces the static members by the device ids of the JSON array ids
+ * (each must be a device of team: DV_ERR_NOT_FOUND naming none). */
+enum dv_rc	store_coll_members_set(struct store_tx *, const char *team,
+		    const char *name, const json_t *ids);
+/* Static members (new JSON array of ids) and the number of devices the
+ * collection holds by membership (static or rule). */
+enum dv_rc	store_coll_members(struct store_tx *, const char *team,
+		    const char *name, json_t **ids, int64_t *count);
+
+struct store_api_token {
+	char		*id;
+	char		*team;
+	char		*name;
+	char		*role;
+	char		*hash;		/* hex SHA-256 of the secret */
+	time_t		 created_at;
+	time_t		 expires_at;	/* 0: never */
+	time_t		 revoked_at;	/* 0: not revoked */
+};
+void		store_api_token_clear(struct store_api_token *);
+void		store_api_tokens_free(struct store_api_token *, size_t n);
+enum dv_rc	store_apitok_insert(struct store_tx *,
+		    const struct store_api_token *);
+/* DV_ERR_NOT_FOUND when no token has that hash. */
+enum dv_rc	store_apitok_by_hash(struct store_tx *, const char *hash,
+		    struct store_api_token *out);
+enum dv_rc	store_apitok_list(struct store_tx *, const char *team,
+		    struct store_api_token **v, size_t *n);
+/* DV_ERR_NOT_FOUND, DV_ERR_ALREADY_REVOKED. */
+enum dv_rc	store_apitok_revoke(struct store_tx *, const char *team,
+		    const char *id, time_t at);
+
+/* A stored audit row (strings borrowed for the callback's duration). */
+struct store_audit_row {
+	int64_t		 id;
+	time_t		 time;
+	const char	*team;
+	const char	*actor;
+	const char	*action;
+	const char	*object;
+	const char	*request_id;
+	const char	*detail;
+	const char	*prev_hash;
+	const char	*hash;
+};
+typedef enum dv_rc (*store_audit_fn)(const struct store_audit_row *,
+		    void *arg);
+/*
+ * Calls fn for the audit rows of team (NULL: all) in id order, or newest
+ * first when desc; only ids below before (desc) or above it (!desc) when
+ * before > 0; at most limit rows when limit > 0.  Stops at fn's first
+ * failure and returns it.
+ */
+enum dv_rc	store_audit_rows(struct store_tx *, const char *team,
+		    int64_t before, bool desc, int limit, store_audit_fn fn,
+		    void *arg);
+
+/* The audit chain recomputed (store_check's, as an answer). */
+struct store_audit_report {
+	bool		 ok;
+	int64_t		 rows;		/* rows verified before the break */
+	int64_t		 first_bad;	/* id of the first bad row, or 0 */
+	const char	*reason;	/* static text, NULL when ok */
+};
+/* DV_OK with out->ok false when the chain is broken. */
+enum dv_rc	store_audit_check(struct store *,
+		    struct store_audit_report *out);
 
 #endif

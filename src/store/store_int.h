@@ -24,6 +24,7 @@
 #ifndef DV_STORE_INT_H
 #define DV_STORE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -118,5 +119,41 @@ struct store_driver {
 
 /* The drivers built in (rule 3: one file each). */
 extern const struct store_driver store_driver_sqlite;
+
+/*
+ * ---- store.c internals shared with the typed operations of other files
+ * (store_inventory.c) ----
+ *
+ * A struct store_tx is a connection lent to a caller's function: the
+ * writer inside the batch transaction (store_write) or a pooled reader
+ * (store_read).  store_tx_run() is store.c's statement runner over a
+ * second per-connection cache of STORE_XSTMT_MAX statements: q is the
+ * caller's own index, sql the text it always passes for that index.
+ */
+#define STORE_XSTMT_MAX	64
+
+struct store;
+struct store_db;
+
+struct store_tx {
+	struct store	*s;		/* borrowed */
+	struct store_db	*db;		/* borrowed */
+	const struct store_driver *drv;	/* borrowed, static */
+	struct store_conn *conn;	/* borrowed from db */
+	bool		 write;		/* the writer, in a transaction */
+	bool		 nested;	/* inside store_tx_nested */
+};
+
+/*
+ * Binds types ('t' const char *, 'i' int64_t, 'b' pointer + size_t) to
+ * $1.. and runs the first step; on STORE_STEP_ROW the statement is left in
+ * *stp (when not NULL) for more steps and the caller resets it.
+ */
+enum store_step	store_tx_run(struct store_tx *, int q, const char *sql,
+		    struct store_stmt **stp, const char *types, ...);
+/* Maps the result of a statement that returns no row; unique is the code
+ * of a UNIQUE violation (logged at warning level naming what and key). */
+enum dv_rc	store_step_rc(enum store_step, enum dv_rc unique,
+		    const char *what, const char *key);
 
 #endif

@@ -79,7 +79,7 @@ issue(struct store *s, const char *serial, const char *token)
 {
 	struct store_cert c;
 	struct store_audit a = { "provisioner:jwk/admin", "cert.issue",
-	    serial, "req-1", "{\"k\":1}" };
+	    serial, "req-1", "{\"k\":1}", NULL };
 	struct store_issue op = { token, 2000000000, &c, &a };
 
 	cert_init(&c, (char *)serial, AUTH);
@@ -126,21 +126,21 @@ test_migrate_reopen(void **state)
 
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 1);
+	assert_int_equal(st.schema_version, 2);
 	assert_int_equal(issue(s, "42", NULL), DV_OK);
 	/* WAL: the log file exists while the store is open */
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(access(wal, F_OK), 0);
 	store_close(s);
 	assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"),
-	    1);
+	    2);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM schema_version"),
 	    1);
 
 	/* reopen: nothing migrated again, the data is there */
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 1);
+	assert_int_equal(st.schema_version, 2);
 	assert_int_equal(store_cert_count(s, &n), DV_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_cert_get(s, "42", &c), DV_OK);
@@ -286,7 +286,7 @@ test_token_replay_batch(void **state)
 	struct gate_arg args[6];
 	struct store_cert certs[6], *c;
 	struct store_audit audit = { "provisioner:jwk/admin", "cert.issue",
-	    NULL, NULL, NULL };
+	    NULL, NULL, NULL, NULL };
 	struct store_issue ops[6];
 	struct store_stats before, after;
 	struct store *s;
@@ -357,7 +357,8 @@ static void
 test_revoke(void **state)
 {
 	struct fixture *f = *state;
-	struct store_audit a = { "mtls:9", "cert.revoke", "9", "r-2", NULL };
+	struct store_audit a = { "mtls:9", "cert.revoke", "9", "r-2", NULL,
+	    NULL };
 	struct store_revoke rv = { AUTH, "9", 1, "keyCompromise", 1700001000,
 	    "rt-1", 2000000000, &a };
 	struct store_cert *v, *c;
