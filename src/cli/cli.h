@@ -88,7 +88,7 @@ char		*cli_ca_url(const char *url);
 /* ---- http.c: requests to the CA ----------------------------------- */
 
 struct cli_req {
-	const char	*method;	/* "GET" or "POST" */
+	const char	*method;	/* "GET", "POST", "PATCH", "DELETE" */
 	const char	*url;
 	const char	*cafile;	/* roots to verify the server with */
 	bool		 insecure;	/* skip TLS checks (bootstrap) */
@@ -96,7 +96,12 @@ struct cli_req {
 	const char	*key;		/* its key */
 	const char	*bearer;	/* Authorization: Bearer */
 	const json_t	*body;		/* JSON body, NULL: none */
+	const uint8_t	*raw;		/* or a raw body (instead of body) */
+	size_t		 rawlen;
+	const char	*ctype;		/* Content-Type of raw */
 	const char	*hint401;	/* what to check after a 401 */
+	const char	*hint403;	/* after a 403 (NULL: CA policy) */
+	const char	*hint404;	/* after a 404 (NULL: --ca-url) */
 };
 
 struct cli_resp {
@@ -112,11 +117,73 @@ void		cli_resp_free(struct cli_resp *);
 
 /*
  * Runs req and expects status want with a JSON object body, returned in
- * *out (new reference).  Any other status is reported with the server's
+ * *out (new reference; NULL when want is 204, which has no body).  Any other status is reported with the server's
  * problem message (sanitised), and returns DV_ERR_UNAUTHORIZED /
  * DV_ERR_FORBIDDEN / DV_ERR_MALFORMED ... per status.
  */
 enum dv_rc	cli_api_json(const struct cli_req *, long want, json_t **out);
+
+/* ---- admin.c: the admin API (/admin/v1/teams/{team}/...) ---------- */
+
+/* Long-option values of the options every admin command takes. */
+enum {
+	CLI_OPT_DATA = 1000,
+	CLI_OPT_ADMIN_URL,
+	CLI_OPT_ROOT,
+	CLI_OPT_TOKEN_FILE,
+	CLI_OPT_TEAM,
+};
+/* The struct option entries for them, to put in a command's table. */
+#define CLI_ADMIN_OPTIONS \
+	{ "data", required_argument, NULL, CLI_OPT_DATA }, \
+	{ "admin-url", required_argument, NULL, CLI_OPT_ADMIN_URL }, \
+	{ "root", required_argument, NULL, CLI_OPT_ROOT }, \
+	{ "token-file", required_argument, NULL, CLI_OPT_TOKEN_FILE }, \
+	{ "team", required_argument, NULL, CLI_OPT_TEAM }
+/* Their help text. */
+#define CLI_ADMIN_HELP \
+"  --data DIR          the server's data folder: defaults for the three\n" \
+"                      options below (config.json, certs/roots.pem,\n" \
+"                      admin/owner.token)\n" \
+"  --admin-url URL     https://HOST:PORT of devid-ca (or DEVID_ADMIN_URL)\n" \
+"  --root FILE         roots of the server's TLS certificate\n" \
+"  --token-file FILE   admin API token (or DEVID_TOKEN holds the token)\n" \
+"  --team NAME         the team (default \"default\")\n"
+
+/* The common options as given (borrowed from argv). */
+struct cli_admin_args {
+	const char	*data;
+	const char	*url;
+	const char	*root;
+	const char	*token_file;
+	const char	*team;
+};
+/* Records option ch of the common set; false if ch is not one. */
+bool		cli_admin_opt(struct cli_admin_args *, int ch,
+		    const char *arg);
+
+/* A resolved connection to the admin API. */
+struct cli_admin {
+	char		*base;		/* owned: URL/admin/v1/teams/TEAM */
+	char		*root;		/* owned */
+	char		*token;		/* owned, wiped on clear */
+};
+/* Resolves the defaults and reads the token, reporting what is missing
+ * and how to give it. */
+enum dv_rc	cli_admin_open(const struct cli_admin_args *,
+		    struct cli_admin *);
+void		cli_admin_clear(struct cli_admin *);
+/* base + "/" + coll [+ "/" + escaped id] [+ suffix] [+ "?" + query]:
+ * a new string. */
+char		*cli_admin_url(const struct cli_admin *, const char *coll,
+		    const char *id, const char *suffix, const struct buf *query);
+/* Appends key=value (escaped) to a query string; NULL value: skipped. */
+void		cli_query_add(struct buf *, const char *key, const char *value);
+/* A request to the admin API with token, roots and admin hints. */
+void		cli_admin_req(const struct cli_admin *, const char *method,
+		    const char *url, struct cli_req *out);
+/* Prints j indented on stdout; false on a write error. */
+bool		cli_print_json(const json_t *);
 
 /* ---- cmd_certificate.c ------------------------------------------- */
 
@@ -173,5 +240,9 @@ int	cmd_renew(int, char **);
 int	cmd_revoke(int, char **);
 int	cmd_roots(int, char **);
 int	cmd_inspect(int, char **);
+int	cmd_device(int, char **);
+int	cmd_collection(int, char **);
+int	cmd_audit(int, char **);
+int	cmd_admintoken(int, char **);
 
 #endif

@@ -84,7 +84,7 @@ cli_http(const struct cli_req *q, struct cli_resp *r)
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
 	struct sink sink;
-	char *body = NULL, *auth = NULL, *ct = NULL;
+	char *body = NULL, *auth = NULL, *ct = NULL, *ctline = NULL;
 	CURL *c = NULL;
 	CURLcode cc;
 	enum dv_rc rc = DV_ERR_IO;
@@ -128,7 +128,15 @@ cli_http(const struct cli_req *q, struct cli_resp *r)
 		auth = xasprintf("Authorization: Bearer %s", q->bearer);
 		hdrs = curl_slist_append(hdrs, auth);
 	}
-	if (strcmp(q->method, "POST") == 0) {
+	if (q->raw != NULL) {
+		ctline = xasprintf("Content-Type: %s", q->ctype);
+		hdrs = curl_slist_append(hdrs, ctline);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)q->rawlen);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->raw);
+	} else if (strcmp(q->method, "GET") != 0 &&
+	    (strcmp(q->method, "POST") == 0 || q->body != NULL)) {
 		if (q->body != NULL &&
 		    (body = json_dumps(q->body, JSON_COMPACT)) == NULL) {
 			cli_err("cannot encode the request body");
@@ -143,6 +151,9 @@ cli_http(const struct cli_req *q, struct cli_resp *r)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
 	} else
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	/* PATCH and DELETE: the request above under another method name */
+	if (strcmp(q->method, "GET") != 0 && strcmp(q->method, "POST") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 
 	cc = curl_easy_perform(c);
@@ -171,6 +182,7 @@ out:
 		explicit_bzero(auth, strlen(auth));
 	free(auth);
 	free(body);
+	free(ctline);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
 	if (rc != DV_OK)
@@ -210,6 +222,8 @@ status_rc(long st)
 		return DV_ERR_FORBIDDEN;
 	case 404:
 		return DV_ERR_NOT_FOUND;
+	case 409:
+		return DV_ERR_EXISTS;
 	case 413:
 		return DV_ERR_TOO_LARGE;
 	case 503:
@@ -227,11 +241,12 @@ status_hint(const struct cli_req *q, long st)
 	case 401:
 		return q->hint401;
 	case 403:
-		return "the CA's policy refused the request (names, "
-		    "lifetime or provisioner rules)";
+		return q->hint403 != NULL ? q->hint403 : "the CA's policy "
+		    "refused the request (names, lifetime or provisioner "
+		    "rules)";
 	case 404:
-		return "is --ca-url the base of an authority "
-		    "(https://HOST:PORT/t/TEAM/AUTHORITY)?";
+		return q->hint404 != NULL ? q->hint404 : "is --ca-url the "
+		    "base of an authority (https://HOST:PORT/t/TEAM/AUTHORITY)?";
 	default:
 		return NULL;
 	}
@@ -264,6 +279,8 @@ cli_api_json(const struct cli_req *q, long want, json_t **out)
 		    status_hint(q, r.status) ? status_hint(q, r.status) : "");
 		goto out;
 	}
+	if (want == 204)
+		goto out;
 	if ((rc = json_parse_strict(r.body.data, r.body.len, CLI_MAX_RESPONSE,
 	    &j)) != DV_OK) {
 		cli_err("%s %s: the CA answered %ld but the body is not a JSON "

@@ -28,6 +28,11 @@ static const struct command commands[] = {
 	{ "roots", cmd_roots, "download the CA roots" },
 	{ "inspect", cmd_inspect,
 	    "print a certificate, CSR or CRL in human form" },
+	{ "device", cmd_device,
+	    "add, list, change, retire and import inventory devices" },
+	{ "collection", cmd_collection, "manage Device Collections" },
+	{ "audit", cmd_audit, "verify or export the audit log" },
+	{ "admin-token", cmd_admintoken, "manage admin API tokens" },
 };
 
 static void
