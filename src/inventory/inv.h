@@ -215,9 +215,9 @@ enum dv_rc	inv_audit_list(struct inv *, const char *team,
  * MDM sync (docs/mdm.md): a mapping turns one MDM's JSON device list into
  * the device bodies inv_mdm_apply takes (mdm_map.c); a background thread
  * pulls each configured source over HTTPS on its interval and applies it
- * as a full sync (mdm_sync.c); a webhook pushes deltas signed with
- * HMAC-SHA256 (mdm_hook.c).  Devices that disappear from a source are
- * marked missingFromSource by inv_mdm_apply, never deleted.
+ * as a full sync; a webhook pushes deltas signed with HMAC-SHA256
+ * (mdm_sync.c, route in api/mdm.c).  Devices that disappear from a
+ * source are marked missingFromSource by inv_mdm_apply, never deleted.
  */
 struct inv_mdm_map;
 
@@ -285,7 +285,10 @@ void		inv_mdm_stop(struct inv_mdm *m);
  * The webhook of source of team: checks sig ("sha256=<hex of
  * HMAC-SHA256(secret, body)>", compared in constant time) over the raw
  * body, then applies {"event": "upsert"|"delete", "devices": [...]} mapped
- * with the source's mapping as a delta (delete marks the devices missing).
+ * with the source's mapping as a delta.  A delete sends each mapped body
+ * with "missingFromSource": true, which inv_mdm_apply (!full) must honour:
+ * the device holding those identifiers is marked missing from the source
+ * and nothing else of it changes (an unknown one is not created).
  * DV_ERR_NOT_FOUND for an unknown source or one without a webhook secret,
  * DV_ERR_UNAUTHORIZED for a missing or wrong signature, DV_ERR_MALFORMED
  * for a bad body (*detail: fixed words).  *report is inv_mdm_apply's plus
