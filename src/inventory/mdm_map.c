@@ -76,7 +76,7 @@ static const char *const ident_types[MF__MAX] = {
 
 struct inv_mdm_map {
 	char		*list;		/* owned: path of the device array */
-	char		*next;		/* owned: path of the next link, or NULL */
+	char		*next;		/* owned: next-link path, or NULL */
 	char		*page_param;	/* owned: page-number paging, or NULL */
 	char		*size_param;	/* owned */
 	char		*total;		/* owned: path of the total, or NULL */
@@ -304,7 +304,8 @@ load_fexpr(const json_t *j, const json_t *map, struct fexpr **out)
 			map = v;
 		}
 		if ((v = json_object_get(j, "default")) != NULL) {
-			if (!json_is_string(v) || !value_ok(json_string_value(v),
+			if (!json_is_string(v) ||
+			    !value_ok(json_string_value(v),
 			    json_string_length(v)))
 				goto err;
 			e->dflt = xstrdup(json_string_value(v));
@@ -429,7 +430,8 @@ load_fields(struct inv_mdm_map *m, const json_t *fields, const json_t *os_map,
 				break;
 		if (f == MF__MAX || m->f[f] != NULL)
 			goto bad;
-		if (load_fexpr(v, f == MF_OS ? os_map : NULL, &m->f[f]) != DV_OK)
+		if (load_fexpr(v, f == MF_OS ? os_map : NULL, &m->f[f]) !=
+		    DV_OK)
 			goto bad;
 	}
 	if (m->f[MF_NAME] == NULL) {
