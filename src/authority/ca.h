@@ -14,6 +14,7 @@
 #include <pthread.h>
 
 #include "base/base.h"
+#include "inventory/inv.h"
 #include "pki/pki.h"
 #include "provisioner/prov.h"
 #include "signer/signer.h"
@@ -60,6 +61,7 @@ struct ca {
 	unsigned	 workers;
 	size_t		 max_body;
 	struct store	*store;		/* owned */
+	struct inv	*inv;		/* owned: over store (issue 3) */
 	struct signer	*signer;	/* owned */
 	struct ca_authority **auths;	/* owned */
 	size_t		 nauths;

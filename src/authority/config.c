@@ -356,6 +356,8 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 	url = ca_path(ca, s != NULL ? s : "devid.db");
 	if ((rc = store_open(url, &ca->store)) != DV_OK)
 		goto err;
+	if ((rc = inv_open(ca->store, &ca->inv)) != DV_OK)
+		goto err;
 
 	i = 0;
 	json_object_foreach(teams, team, t) {
@@ -416,6 +418,7 @@ ca_free(struct ca *ca)
 	for (i = 0; i < ca->nauths; i++)
 		authority_free(ca->auths[i]);
 	free(ca->auths);
+	inv_free(ca->inv);
 	store_close(ca->store);
 	signer_stop(ca->signer);
 	for (i = 0; i < ca->ndns; i++)

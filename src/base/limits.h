@@ -113,4 +113,33 @@
 /* Bytes of a bearer token file or webhook secret file. */
 #define DV_MAX_MDM_SECRET	(16 * 1024)
 
+/* ---- inventory (issue 3) ---- */
+/* Identifiers per device: an EK, its certificate, a serial, a UDID, a
+ * YubiKey serial or two; 16 leaves room for replaced parts. */
+#define DV_INV_MAX_IDENTIFIERS	16
+/* Tags per device and bytes per tag. */
+#define DV_INV_MAX_TAGS		32
+#define DV_INV_MAX_TAG		64
+/* Bytes of a name, owner, os, kind, source or serial value. */
+#define DV_INV_MAX_FIELD	256
+/* Posture document of a device (JSON text, written by the agent later). */
+#define DV_INV_MAX_POSTURE	(16 * 1024)
+/* One import row (CSV record or JSON line): an EK certificate in base64
+ * is ~2 KiB, an RSA one with a PEM header ~3 KiB; 64 KiB is generous. */
+#define DV_INV_MAX_ROW		(64 * 1024)
+/* CSV columns (12 are defined; the rest is refused, not ignored). */
+#define DV_INV_MAX_COLUMNS	32
+/* Rows of one import request or MDM sync: a million-device fleet in one
+ * file.  The report lists rows only when asked or not created/unchanged. */
+#define DV_INV_MAX_IMPORT_ROWS	(1000 * 1000)
+/* Rows per write transaction of an import: big enough that the fsync is
+ * paid once per thousand devices, small enough that the committer (which
+ * also commits issued certificates) is held for milliseconds only. */
+#define DV_INV_IMPORT_CHUNK	1000
+/* Rules and static members of one collection. */
+#define DV_INV_MAX_RULES	64
+#define DV_INV_MAX_MEMBERS	10000
+/* Longest admin API token lifetime ("expiresIn"): 10 years. */
+#define DV_INV_MAX_TOKEN_LIFETIME (10LL * 366 * 24 * 3600)
+
 #endif

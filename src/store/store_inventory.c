@@ -205,12 +205,15 @@ writer(struct store_tx *tx, const char *what)
 
 /*
  * Runs a statement whose RETURNING gives at most one row to its end:
- * DV_OK when a row came back, DV_ERR_NOT_FOUND when none did.
+ * DV_OK when a row came back, DV_ERR_NOT_FOUND when none did.  *stp is
+ * read here, after r was computed (argument order is unspecified).
  */
 static enum dv_rc
-returning_one(struct store_tx *tx, enum store_step r, struct store_stmt *st,
+returning_one(struct store_tx *tx, enum store_step r, struct store_stmt **stp,
     const char *what)
 {
+	struct store_stmt *st = *stp;
+
 	if (r == STORE_STEP_DONE)
 		return DV_ERR_NOT_FOUND;
 	if (r != STORE_STEP_ROW)
@@ -341,7 +344,7 @@ store_dev_update(struct store_tx *tx, const struct store_device *d)
 	    d->name, d->owner, d->owner_domain, d->os, d->kind, d->source,
 	    d->status, d->tags, d->posture, (int64_t)d->missing, d->sync_mark,
 	    (int64_t)d->updated_at, (int64_t)d->last_seen_at);
-	if ((rc = returning_one(tx, r, st, "device")) != DV_OK)
+	if ((rc = returning_one(tx, r, &st, "device")) != DV_OK)
 		return rc;
 	return dev_tags_write(tx, d);
 }
@@ -373,7 +376,7 @@ store_dev_seen(struct store_tx *tx, const char *team, const char *id,
 	if (!writer(tx, "devices"))
 		return DV_ERR_INTERNAL;
 	return returning_one(tx, RUN(tx, INV_Q_DEV_SEEN, &st, "tti", team,
-	    id, (int64_t)when), st, "device");
+	    id, (int64_t)when), &st, "device");
 }
 
 enum dv_rc
@@ -594,7 +597,7 @@ store_ident_delete(struct store_tx *tx, const char *team,
 	if (!writer(tx, "device_identifiers"))
 		return DV_ERR_INTERNAL;
 	return returning_one(tx, RUN(tx, INV_Q_ID_DEL, &st, "ttt", team,
-	    device_id, value), st, "device_identifier");
+	    device_id, value), &st, "device_identifier");
 }
 
 enum dv_rc
@@ -837,7 +840,7 @@ store_coll_update(struct store_tx *tx, const struct store_collection *c)
 		return DV_ERR_INTERNAL;
 	rc = returning_one(tx, RUN(tx, INV_Q_COLL_UPD, &st, "tttttti",
 	    c->team, c->name, c->kind, c->os, c->source, c->rules,
-	    c->settings, (int64_t)c->updated_at), st, "collection");
+	    c->settings, (int64_t)c->updated_at), &st, "collection");
 	if (rc != DV_OK)
 		return rc;
 	return coll_rules_write(tx, c);
@@ -858,7 +861,7 @@ store_coll_delete(struct store_tx *tx, const char *team, const char *name)
 	    name), DV_ERR_STORE, "collection_members", name)) != DV_OK)
 		return rc;
 	return returning_one(tx, RUN(tx, INV_Q_COLL_DEL, &st, "tt", team,
-	    name), st, "collection");
+	    name), &st, "collection");
 }
 
 enum dv_rc
@@ -1078,7 +1081,7 @@ store_apitok_revoke(struct store_tx *tx, const char *team, const char *id,
 	if (!writer(tx, "api_tokens"))
 		return DV_ERR_INTERNAL;
 	rc = returning_one(tx, RUN(tx, INV_Q_TOK_REVOKE, &st, "tti", team,
-	    id, (int64_t)at), st, "api_token");
+	    id, (int64_t)at), &st, "api_token");
 	if (rc != DV_ERR_NOT_FOUND)
 		return rc;
 	/* no row changed: absent, or revoked before */
