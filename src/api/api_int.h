@@ -14,4 +14,9 @@ const char	*api_revoke_detail(enum dv_rc);
 void		api_ca_route(struct http_req *, struct ca_authority *,
 		    const char *rest);
 
+/* POST /admin/v1/teams/{team}/mdm/{source}/webhook (mdm.c): authenticated
+ * by its X-Devid-Signature, not by an admin token (API_ROLE_NONE). */
+void		api_mdm_webhook(struct http_req *, struct ca *,
+		    const char *team, const char *source);
+
 #endif

@@ -62,6 +62,7 @@ struct ca {
 	size_t		 max_body;
 	struct store	*store;		/* owned */
 	struct inv	*inv;		/* owned: over store (issue 3) */
+	struct inv_mdm	*mdm;		/* owned: MDM sources (issue 3) */
 	struct signer	*signer;	/* owned */
 	struct ca_authority **auths;	/* owned */
 	size_t		 nauths;
