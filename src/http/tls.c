@@ -95,6 +95,14 @@ tls_ctx_new(const char *chain, const char *key, SSL_CTX **out)
 	/* Idle connections keep no read/write buffers (memory per conn). */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
+	/*
+	 * No server-side session cache: it keeps every session (up to 20 000)
+	 * in memory, a kilobyte or more each, for clients that mostly never
+	 * resume.  Resumption still works through stateless tickets; one per
+	 * handshake is enough (TLS 1.3 sends two by default).
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
 	if (deadline_idx < 0)	/* first call is before any thread */
 		deadline_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
