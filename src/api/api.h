@@ -30,6 +30,32 @@ enum dv_rc	api_sign_req_parse(const uint8_t *body, size_t len,
 		    struct api_sign_req *out, const char **detail);
 void		api_sign_req_clear(struct api_sign_req *);
 
+/*
+ * The admin REST API under /admin/v1/teams/{team}/ (admin.c): one table of
+ * routes, data rather than code, so that the authorization matrix and
+ * docs/openapi.yaml can be checked against it (tests/unit/test_api.c).
+ * A request is matched to a path (404 if none), then a method (405), then
+ * authenticated by its bearer token (401), whose team must be the path's
+ * (403, not 404: the team name is in the URL the caller chose, so 403
+ * leaks nothing) and whose role must reach min_role (403).
+ */
+struct api_admin_call;		/* what a handler gets: params, principal */
+struct api_route {
+	const char	*method;	/* "GET" (also HEAD), "POST", "PATCH",
+					 * "DELETE" */
+	const char	*pattern;	/* "/admin/v1/teams/{team}/devices/{id}";
+					 * a {param} is a non-empty run of
+					 * characters other than '/' and ':' */
+	int		 min_role;	/* enum inv_role (inv.h); API_ROLE_NONE:
+					 * the handler authenticates itself */
+	void		(*handler)(struct http_req *,
+			    const struct api_admin_call *);
+};
+#define API_ROLE_NONE	(-1)
+
+/* The admin routes, read-only (static storage); *n is their number. */
+const struct api_route *api_admin_routes(size_t *n);
+
 /* The version string served at /version. */
 #define DEVID_VERSION	"0.1.0"
 

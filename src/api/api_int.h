@@ -14,6 +14,9 @@ const char	*api_revoke_detail(enum dv_rc);
 void		api_ca_route(struct http_req *, struct ca_authority *,
 		    const char *rest);
 
+/* The admin REST API: every path under /admin/v1/ (admin.c). */
+void		api_admin_handle(struct http_req *, struct ca *);
+
 /* POST /admin/v1/teams/{team}/mdm/{source}/webhook (mdm.c): authenticated
  * by its X-Devid-Signature, not by an admin token (API_ROLE_NONE). */
 void		api_mdm_webhook(struct http_req *, struct ca *,

@@ -60,6 +60,7 @@ struct ca {
 	int		 port;
 	unsigned	 workers;
 	size_t		 max_body;
+	size_t		 max_import;	/* body of an inventory import */
 	struct store	*store;		/* owned */
 	struct inv	*inv;		/* owned: over store (issue 3) */
 	struct inv_mdm	*mdm;		/* owned: MDM sources (issue 3) */
@@ -160,6 +161,11 @@ enum dv_rc	ca_revoke(struct ca_authority *, const struct ca_revoke_req *);
  * revocation. */
 enum dv_rc	ca_crl_get(struct ca_authority *, uint8_t **der, size_t *len,
 		    time_t *next_update);
+/* Makes the next ca_crl_get() of the authority with id ("team/kind")
+ * build a new CRL: for revocations made outside ca_revoke (a retired
+ * device's certificates, revoked by the inventory).  Unknown ids are
+ * ignored. */
+void		ca_crl_invalidate(struct ca *, const char *authority_id);
 /* Answers an OCSP request (DER in, DER out). */
 enum dv_rc	ca_ocsp_answer(struct ca_authority *, const uint8_t *req,
 		    size_t len, uint8_t **resp, size_t *resplen);

@@ -287,6 +287,14 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 			goto bad;
 		ca->max_body = (size_t)n;
 	}
+	ca->max_import = DV_MAX_IMPORT;
+	if ((v = json_object_get(ca->config, "maxImportBytes")) != NULL) {
+		n = json_integer_value(v);
+		if (!json_is_integer(v) || n < 1024 ||
+		    n > DV_MAX_IMPORT_CEILING)
+			goto bad;
+		ca->max_import = (size_t)n;
+	}
 	ca->tls_dur = 24 * 3600;
 	if ((s = json_get_str(json_object_get(ca->config, "tls"), "duration"))
 	    != NULL) {

@@ -114,6 +114,8 @@ make_authority(const struct ca_init_opts *o, enum ca_kind kind,
 	if ((rc = write_cert(path, inter, NULL)) != DV_OK)
 		goto out;
 	fp = pki_cert_fingerprint(root);
+	free(path);
+	path = xasprintf("%s/certs/%s-root.crt", o->dir, kn);
 	json_object_set_new(summary, kn, json_pack("{s:s,s:s}",
 	    "rootFingerprint", fp, "root", path));
 out:

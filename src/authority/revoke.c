@@ -19,6 +19,16 @@ crl_invalidate(struct ca_authority *a)
 	pthread_mutex_unlock(&a->crl_lock);
 }
 
+void
+ca_crl_invalidate(struct ca *ca, const char *authority_id)
+{
+	size_t i;
+
+	for (i = 0; i < ca->nauths; i++)
+		if (strcmp(ca->auths[i]->id, authority_id) == 0)
+			crl_invalidate(ca->auths[i]);
+}
+
 enum dv_rc
 ca_revoke(struct ca_authority *a, const struct ca_revoke_req *r)
 {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "inventory/inv.h"
 
 static void
 usage(FILE *f)
@@ -18,14 +19,81 @@ usage(FILE *f)
 	    "[--dns NAME]... [--key-type p256|p384|rsa3072] [--team NAME]\n"
 	    "       devid-ca serve [--data DIR] [--local-signer] "
 	    "[--log-level debug|info|warn|err]\n"
+	    "       devid-ca admin-token [--data DIR] [--team NAME] "
+	    "[--out FILE]\n"
 	    "       devid-ca version\n"
 	    "\n"
 	    "init   creates DIR (default ./var/devid): for team 'default' an\n"
 	    "       attestation, an agent and an account authority (root +\n"
 	    "       intermediate each, keys encrypted at rest), the admin JWK\n"
-	    "       provisioner and config.json.\n"
+	    "       provisioner, config.json and the team's first admin API\n"
+	    "       owner token (DIR/admin/owner.token).\n"
 	    "serve  serves HTTPS on the configured address until SIGINT or\n"
-	    "       SIGTERM.\n", f);
+	    "       SIGTERM.\n"
+	    "admin-token\n"
+	    "       mints a new owner token of the team's admin API (default\n"
+	    "       team 'default') from the data folder, printed or written\n"
+	    "       to FILE (0600): to replace a lost one, or for a new team.\n",
+	    f);
+}
+
+/* Opens the store named by DIR/config.json and the inventory over it. */
+static enum dv_rc
+inventory_open(const char *dir, struct store **st, struct inv **inv)
+{
+	uint8_t *data = NULL;
+	json_t *cfg = NULL;
+	char *path, *url = NULL;
+	const char *s;
+	size_t len;
+	enum dv_rc rc;
+
+	*st = NULL;
+	*inv = NULL;
+	path = xasprintf("%s/config.json", dir);
+	if ((rc = file_read(path, 1024 * 1024, &data, &len)) != DV_OK ||
+	    (rc = json_parse_strict(data, len, 1024 * 1024, &cfg)) != DV_OK)
+		goto out;
+	/* as ca_open: db.dataSource, relative to the data folder */
+	if ((s = json_get_str(json_object_get(cfg, "db"), "dataSource")) ==
+	    NULL)
+		s = "devid.db";
+	url = s[0] == '/' ? xstrdup(s) : xasprintf("%s/%s", dir, s);
+	if ((rc = store_open(url, st)) != DV_OK)
+		goto out;
+	if ((rc = inv_open(*st, inv)) != DV_OK) {
+		store_close(*st);
+		*st = NULL;
+	}
+out:
+	json_decref(cfg);
+	free(data);
+	free(path);
+	free(url);
+	return rc;
+}
+
+/* Mints an owner token of team (inv_token_bootstrap) into *line, a new
+ * "<secret>\n" the caller wipes. */
+static enum dv_rc
+owner_token(const char *dir, const char *team, char **line)
+{
+	struct store *st = NULL;
+	struct inv *inv = NULL;
+	char *secret = NULL;
+	enum dv_rc rc;
+
+	*line = NULL;
+	if ((rc = inventory_open(dir, &st, &inv)) != DV_OK)
+		return rc;
+	if ((rc = inv_token_bootstrap(inv, team, &secret)) == DV_OK)
+		*line = xasprintf("%s\n", secret);
+	if (secret != NULL)
+		explicit_bzero(secret, strlen(secret));
+	free(secret);
+	inv_free(inv);
+	store_close(st);
+	return rc;
 }
 
 static int
@@ -43,9 +111,9 @@ cmd_init(int argc, char **argv)
 	struct ca_init_opts o;
 	const char **dns = NULL;
 	json_t *sum = NULL;
-	char *text;
+	char *text, *path, *line = NULL;
 	enum dv_rc rc;
-	int c;
+	int c, ret = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.dir = "var/devid";
@@ -91,12 +159,88 @@ cmd_init(int argc, char **argv)
 		free(dns);
 		return 1;
 	}
+	/* The team's first admin API token: an owner's, shown only here. */
+	path = xasprintf("%s/admin/owner.token", o.dir);
+	if ((rc = owner_token(o.dir, o.team, &line)) != DV_OK ||
+	    (rc = file_write(path, line, strlen(line), 0600)) != DV_OK) {
+		fprintf(stderr, "devid-ca init: the data folder is made, but "
+		    "not the admin API owner token: %s (run `devid-ca "
+		    "admin-token --data %s --out %s`)\n", dv_rc_str(rc), o.dir,
+		    path);
+		ret = 1;
+	} else
+		json_object_set_new(sum, "ownerToken", json_string(path));
+	if (line != NULL)
+		explicit_bzero(line, strlen(line));
+	free(line);
+	free(path);
 	text = json_dumps(sum, JSON_INDENT(2));
 	printf("%s\n", text);
 	free(text);
 	json_decref(sum);
 	free(dns);
-	return 0;
+	return ret;
+}
+
+static int
+cmd_admin_token(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "team", required_argument, NULL, 't' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dir = "var/devid", *team = "default", *out = NULL;
+	char *line = NULL;
+	enum dv_rc rc;
+	int c, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "d:t:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 't':
+			team = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (out != NULL && file_exists(out)) {
+		fprintf(stderr, "devid-ca admin-token: '%s' exists; remove it "
+		    "or choose another --out\n", out);
+		return 1;
+	}
+	if ((rc = owner_token(dir, team, &line)) != DV_OK) {
+		fprintf(stderr, "devid-ca admin-token: cannot mint a token in "
+		    "%s: %s (is it a data folder made by `devid-ca init`, and "
+		    "is --team a valid name?)\n", dir, dv_rc_str(rc));
+		goto out;
+	}
+	if (out != NULL) {
+		if ((rc = file_write(out, line, strlen(line), 0600)) != DV_OK) {
+			fprintf(stderr, "devid-ca admin-token: cannot write %s: "
+			    "%s\n", out, dv_rc_str(rc));
+			goto out;
+		}
+	} else if (fputs(line, stdout) == EOF || fflush(stdout) != 0)
+		goto out;
+	ret = 0;
+out:
+	if (line != NULL)
+		explicit_bzero(line, strlen(line));
+	free(line);
+	return ret;
 }
 
 static void
@@ -111,7 +255,11 @@ banner(struct ca *ca, int port)
 		    ca->auths[i]->id, ca->dns[0], port, ca->auths[i]->base,
 		    ca->auths[i]->root_sha);
 	printf("  TLS roots: %s/certs/roots.pem\n", ca->dir);
-	printf("  admin credentials: %s/admin/provisioner.json\n", ca->dir);
+	printf("  admin credentials: %s/admin/provisioner.json (JWK "
+	    "provisioner), %s/admin/owner.token (admin API owner token)\n",
+	    ca->dir, ca->dir);
+	printf("  admin API: https://%s:%d/admin/v1/teams/{team}/\n",
+	    ca->dns[0], port);
 	fflush(stdout);
 }
 
@@ -185,6 +333,7 @@ cmd_serve(int argc, char **argv)
 	hc.listen = ca->listen;
 	hc.workers = ca->workers;
 	hc.max_body = ca->max_body;
+	hc.max_body_large = ca->max_import;
 	hc.handler = api_handle;
 	hc.arg = ca;
 	hc.chain_pem = chain;
@@ -250,6 +399,8 @@ main(int argc, char **argv)
 		return cmd_init(argc - 1, argv + 1);
 	if (strcmp(argv[1], "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "admin-token") == 0)
+		return cmd_admin_token(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("devid-ca %s\n", DEVID_VERSION);
 		return 0;
