@@ -38,6 +38,7 @@ struct http_server {
 	int		 fd;
 	int		 port;
 	size_t		 max_body;
+	int		 max_conns;
 	size_t		 max_body_large;	/* >= max_body */
 	http_handler_fn	 handler;
 	void		*arg;
@@ -358,7 +359,15 @@ bev_cb(struct event_base *base, void *arg)
 	pthread_mutex_unlock(&s->ctx_lock);
 	if (ssl == NULL)
 		return NULL;
-	tls_deadline_set(ssl, time(NULL) + DV_TIMEOUT_READ);
+	if (!tls_conn_admit(ssl, time(NULL) + DV_TIMEOUT_READ, s->max_conns)) {
+		static _Atomic time_t last;
+		time_t now = time(NULL);
+
+		/* once a second at most: a flood must not flood the log */
+		if (atomic_exchange(&last, now) != now)
+			log_msg(LOG_WARN, "http.too_many_connections", "{s:i}",
+			    "max", s->max_conns);
+	}
 	bev = bufferevent_openssl_socket_new(base, -1, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev != NULL)
@@ -499,6 +508,7 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 	s->handler = cfg->handler;
 	s->arg = cfg->arg;
 	s->max_body = cfg->max_body;
+	s->max_conns = cfg->max_conns > 0 ? cfg->max_conns : DV_MAX_CONNS;
 	s->max_body_large = cfg->max_body_large > cfg->max_body ?
 	    cfg->max_body_large : cfg->max_body;
 	if ((rc = tls_ctx_new(cfg->chain_pem, cfg->key_pem, &s->ctx)) != DV_OK)

@@ -25,6 +25,7 @@ struct http_config {
 	const char	*listen;	/* "127.0.0.1:8443", "[::1]:8443" */
 	unsigned	 workers;	/* threads */
 	size_t		 max_body;	/* bytes; handlers see at most this */
+	int		 max_conns;	/* live connections; 0: DV_MAX_CONNS */
 	/* bytes, 0: none; routes that take bulk uploads read their body
 	 * with http_req_body_large().  XXX evhttp 2.1 has no per-request
 	 * hook before it buffers a body, so it buffers up to this much for

@@ -2,6 +2,7 @@
  * tls.c - the server's TLS context (the one place outside src/pki that
  * calls OpenSSL, rule 16).
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,6 +40,26 @@ tls_log_errors(const char *event)
  */
 static int deadline_idx = -1;
 
+/*
+ * Live connections: every accepted connection's SSL gets a deadline
+ * (tls_conn_admit), and OpenSSL calls conn_gone when it frees that SSL, so
+ * the count needs no hook into libevent's connection lifetime.
+ */
+static atomic_int live_conns;
+
+static void
+conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (ptr != NULL)
+		atomic_fetch_sub(&live_conns, 1);
+}
+
 static void
 deadline_cb(int write_p, int version, int content_type, const void *buf,
     size_t len, SSL *ssl, void *arg)
@@ -54,6 +75,26 @@ deadline_cb(int write_p, int version, int content_type, const void *buf,
 	dl = (time_t)(intptr_t)SSL_get_ex_data(ssl, deadline_idx);
 	if (dl != 0 && time(NULL) > dl && SSL_get_fd(ssl) >= 0)
 		shutdown(SSL_get_fd(ssl), SHUT_RDWR);
+}
+
+bool
+tls_conn_admit(SSL *ssl, time_t deadline, int max)
+{
+	int n = atomic_fetch_add(&live_conns, 1) + 1;
+
+	if (n > max) {
+		/* an already passed deadline: its first record closes it */
+		tls_deadline_set(ssl, 1);
+		return false;
+	}
+	tls_deadline_set(ssl, deadline);
+	return true;
+}
+
+int
+tls_conn_count(void)
+{
+	return atomic_load(&live_conns);
 }
 
 void
@@ -105,7 +146,8 @@ tls_ctx_new(const char *chain, const char *key, SSL_CTX **out)
 	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
 	if (deadline_idx < 0)	/* first call is before any thread */
-		deadline_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+		deadline_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+		    conn_gone);
 	SSL_CTX_set_msg_callback(ctx, deadline_cb);
 	if ((b = BIO_new_mem_buf(chain, -1)) == NULL)
 		goto out;
