@@ -882,7 +882,7 @@ dev_patch_tx(struct store_tx *tx, void *arg)
 		d.updated_at = dv_now();
 		if ((rc = store_dev_update(tx, &d)) != DV_OK)
 			goto out;
-		audit = json_pack("{s:O,s:o,s:O}", "changed", changed,
+		audit = json_pack("{s:O,s:o,s:o}", "changed", changed,
 		    "added", ident_values(in->ids, in->nids), "removed",
 		    json_array());
 		for (i = 0; i < in->nrm; i++)

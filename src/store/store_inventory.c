@@ -90,12 +90,13 @@ static const char *const inv_sql[INV_Q__MAX] = {
 	    "INSERT INTO devices (id, team, name, owner, owner_domain, os, "
 	    "kind, source, status, tags, posture, missing, sync_mark, "
 	    "created_at, updated_at, last_seen_at) VALUES ($1, $2, $3, $4, "
-	    "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+	    "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NULLIF($16, 0))",
 	[INV_Q_DEV_UPDATE] =
 	    "UPDATE devices SET name = $3, owner = $4, owner_domain = $5, "
 	    "os = $6, kind = $7, source = $8, status = $9, tags = $10, "
 	    "posture = $11, missing = $12, sync_mark = $13, updated_at = $14, "
-	    "last_seen_at = $15 WHERE id = $1 AND team = $2 RETURNING id",
+	    "last_seen_at = NULLIF($15, 0) WHERE id = $1 AND team = $2 "
+	    "RETURNING id",
 	[INV_Q_DEV_GET] =
 	    "SELECT " DEV_COLS " FROM devices d WHERE d.team = $1 "
 	    "AND d.id = $2",

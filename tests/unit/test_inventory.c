@@ -567,6 +567,166 @@ test_list_paging(void **state)
 	    DV_ERR_MALFORMED);
 }
 
+/* ---- patch ---------------------------------------------------------- */
+
+static json_t *
+patch(struct fixture *f, const char *id, const char *text, enum dv_rc want)
+{
+	json_t *body = json_loads(text, 0, NULL), *out = NULL;
+	char *detail = NULL;
+	enum dv_rc rc;
+
+	assert_non_null(body);
+	rc = inv_device_patch(f->inv, TEAM, id, body, &actor, &out, &detail);
+	if (rc != want)
+		fprintf(stderr, "patch %s: %d (%s)\n", text, rc,
+		    detail != NULL ? detail : "");
+	assert_int_equal(rc, want);
+	if (rc != DV_OK)
+		assert_null(out);
+	free(detail);
+	json_decref(body);
+	return out;
+}
+
+static void
+test_patch(void **state)
+{
+	struct fixture *f = *state;
+	json_t *d;
+	char *id, *other;
+
+	id = add_dev(f, "p1", "serial", "P1", DV_OK, NULL);
+	other = add_dev(f, "p2", "serial", "P2", DV_OK, NULL);
+	d = patch(f, id, "{\"name\":\"renamed\",\"tags\":[\"finance\","
+	    "\"eu\",\"eu\"],\"posture\":{\"disk\":\"encrypted\"},\"status\":"
+	    "\"pending\",\"addIdentifiers\":[{\"type\":\"udid\",\"value\":"
+	    "\"abcdef01\"}]}", DV_OK);
+	assert_string_equal(json_string_value(json_object_get(d, "name")),
+	    "renamed");
+	assert_string_equal(json_string_value(json_object_get(d, "status")),
+	    "pending");
+	assert_int_equal(json_array_size(json_object_get(d, "tags")), 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    d, "posture"), "disk")), "encrypted");
+	assert_int_equal(json_array_size(json_object_get(d, "identifiers")),
+	    2);
+	json_decref(d);
+	d = patch(f, id, "{\"status\":\"approved\",\"removeIdentifiers\":["
+	    "\"P1\"]}", DV_OK);
+	assert_int_equal(json_array_size(json_object_get(d, "identifiers")),
+	    1);
+	json_decref(d);
+	/* refusals: unknown member, duplicate of another device, unknown
+	 * identifier to remove, status retired, unknown device */
+	patch(f, id, "{\"id\":\"x\"}", DV_ERR_MALFORMED);
+	patch(f, id, "{\"addIdentifiers\":[{\"type\":\"serial\",\"value\":"
+	    "\"P2\"}]}", DV_ERR_EXISTS);
+	patch(f, id, "{\"removeIdentifiers\":[\"nope\"]}", DV_ERR_MALFORMED);
+	patch(f, id, "{\"status\":\"retired\"}", DV_ERR_MALFORMED);
+	patch(f, "dev_nope", "{\"name\":\"x\"}", DV_ERR_NOT_FOUND);
+	/* the refused patches changed nothing */
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM "
+	    "device_identifiers"), 2);
+	free(id);
+	free(other);
+}
+
+/* ---- list filters --------------------------------------------------- */
+
+static json_t *
+add_body(struct fixture *f, const char *text)
+{
+	json_t *body = json_loads(text, 0, NULL), *out = NULL;
+	char *detail = NULL;
+
+	assert_non_null(body);
+	assert_int_equal(inv_device_add(f->inv, TEAM, body, &actor, &out,
+	    &detail), DV_OK);
+	json_decref(body);
+	return out;
+}
+
+static size_t
+count(struct fixture *f, const struct inv_query *q)
+{
+	json_t *page;
+	size_t n;
+
+	assert_int_equal(inv_device_list(f->inv, TEAM, q, &page), DV_OK);
+	n = json_array_size(json_object_get(page, "devices"));
+	json_decref(page);
+	return n;
+}
+
+static void
+test_list_filters(void **state)
+{
+	struct fixture *f = *state;
+	struct inv_query q = { 0 };
+	json_t *a, *b, *c, *coll, *body;
+	char *detail = NULL;
+
+	a = add_body(f, "{\"name\":\"a\",\"owner\":\"ann@Corp.example\","
+	    "\"os\":\"linux\",\"kind\":\"laptop\",\"tags\":[\"finance\"],"
+	    "\"identifiers\":[{\"type\":\"serial\",\"value\":\"A\"}]}");
+	b = add_body(f, "{\"name\":\"b\",\"owner\":\"bob@other.example\","
+	    "\"os\":\"macos\",\"kind\":\"laptop\",\"status\":\"pending\","
+	    "\"source\":\"manual\",\"identifiers\":[{\"type\":\"serial\","
+	    "\"value\":\"B\"}]}");
+	c = add_body(f, "{\"name\":\"c\",\"owner\":\"cy@corp.example\","
+	    "\"os\":\"linux\",\"kind\":\"server\",\"identifiers\":[{\"type\":"
+	    "\"ek\",\"value\":\"urn:ek:sha256:b3A5sfcHCEIsggeqR2BUSWfJSbNT++q/"
+	    "4ghmBNZt7ew=\"}]}");
+	assert_int_equal(count(f, &q), 3);
+	q.status = "pending";
+	assert_int_equal(count(f, &q), 1);
+	q.status = NULL;
+	q.tag = "finance";
+	assert_int_equal(count(f, &q), 1);
+	q.tag = NULL;
+	q.owner = "@CORP.example";
+	assert_int_equal(count(f, &q), 2);
+	q.owner = "bob@other.example";
+	assert_int_equal(count(f, &q), 1);
+	q.owner = NULL;
+	q.identifier = ek_rsa_urn;
+	assert_int_equal(count(f, &q), 1);
+	q.identifier = NULL;
+	q.source = "manual";
+	assert_int_equal(count(f, &q), 1);
+	q.source = NULL;
+	/* last seen */
+	assert_int_equal(inv_device_seen(f->inv, TEAM, json_string_value(
+	    json_object_get(a, "id")), 1000), DV_OK);
+	assert_int_equal(inv_device_seen(f->inv, TEAM, json_string_value(
+	    json_object_get(c, "id")), 2000), DV_OK);
+	q.seen_after = 1500;
+	assert_int_equal(count(f, &q), 1);
+	q.seen_after = 0;
+	q.seen_before = 1500;
+	assert_int_equal(count(f, &q), 1);
+	q.seen_before = 0;
+	/* approved and seen: active */
+	q.status = "active";
+	assert_int_equal(count(f, &q), 2);
+	q.status = NULL;
+	/* collection (linux, by rule) */
+	body = json_loads("{\"name\":\"linux-corp\",\"os\":\"linux\","
+	    "\"rules\":[{\"ownerDomain\":\"corp.example\"}]}", 0, NULL);
+	assert_int_equal(inv_collection_create(f->inv, TEAM, body, &actor,
+	    &coll, &detail), DV_OK);
+	json_decref(body);
+	json_decref(coll);
+	q.collection = "linux-corp";
+	assert_int_equal(count(f, &q), 2);
+	q.collection = "nothing";
+	assert_int_equal(count(f, &q), 0);
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
 int
 main(void)
 {
@@ -579,6 +739,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_paging, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_patch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_filters, setup,
 		    teardown),
 	};
 
