@@ -106,6 +106,10 @@ api_handle(struct http_req *q, void *arg)
 	char team[64], kind[32];
 	size_t n;
 
+	if (strncmp(path, "/admin/v1/", 10) == 0) {
+		api_admin_handle(q, ca);
+		return;
+	}
 	/* the step-ca API and /health know GET, HEAD and POST only */
 	if (m != HTTP_M_GET && m != HTTP_M_HEAD && m != HTTP_M_POST) {
 		http_reply_problem(q, DV_ERR_METHOD, NULL);
