@@ -366,6 +366,10 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 		goto err;
 	if ((rc = inv_open(ca->store, &ca->inv)) != DV_OK)
 		goto err;
+	/* MDM sources (docs/mdm.md): the sync thread starts here, after the
+	 * signer process was forked. */
+	if ((rc = inv_mdm_start(ca->inv, ca->config, dir, &ca->mdm)) != DV_OK)
+		goto err;
 
 	i = 0;
 	json_object_foreach(teams, team, t) {
@@ -426,6 +430,7 @@ ca_free(struct ca *ca)
 	for (i = 0; i < ca->nauths; i++)
 		authority_free(ca->auths[i]);
 	free(ca->auths);
+	inv_mdm_stop(ca->mdm);
 	inv_free(ca->inv);
 	store_close(ca->store);
 	signer_stop(ca->signer);

@@ -285,14 +285,15 @@ void		inv_mdm_stop(struct inv_mdm *m);
  * The webhook of source of team: checks sig ("sha256=<hex of
  * HMAC-SHA256(secret, body)>", compared in constant time) over the raw
  * body, then applies {"event": "upsert"|"delete", "devices": [...]} mapped
- * with the source's mapping as a delta.  A delete sends each mapped body
- * with "missingFromSource": true, which inv_mdm_apply (!full) must honour:
- * the device holding those identifiers is marked missing from the source
- * and nothing else of it changes (an unknown one is not created).
+ * with the source's mapping: an upsert through inv_mdm_apply (!full); a
+ * delete marks missing the devices of this source holding the mapped
+ * identifiers, changing nothing else (unknown ones are not created, those
+ * of other sources are left alone; *report {"missing", "unchanged",
+ * "unknown", "otherSource"}).
  * DV_ERR_NOT_FOUND for an unknown source or one without a webhook secret,
  * DV_ERR_UNAUTHORIZED for a missing or wrong signature, DV_ERR_MALFORMED
- * for a bad body (*detail: fixed words).  *report is inv_mdm_apply's plus
- * "skipped".
+ * for a bad body (*detail: fixed words).  *report (new) also has
+ * "skipped": source devices without a name or an identifier.
  */
 enum dv_rc	inv_mdm_webhook(struct inv_mdm *, const char *team,
 		    const char *source, const uint8_t *body, size_t len,
