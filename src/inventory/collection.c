@@ -267,8 +267,8 @@ coll_create_tx(struct store_tx *tx, void *arg)
 	c.kind = op->in->kind;
 	c.os = op->in->os;
 	c.source = op->in->source;
-	c.rules = inv_json_text(op->in->rules != NULL ? op->in->rules :
-	    json_array());
+	c.rules = op->in->rules != NULL ? inv_json_text(op->in->rules) :
+	    xstrdup("[]");
 	c.settings = op->in->settings != NULL ?
 	    inv_json_text(op->in->settings) : xstrdup("{}");
 	c.created_at = c.updated_at = dv_now();

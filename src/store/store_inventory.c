@@ -839,7 +839,7 @@ store_coll_update(struct store_tx *tx, const struct store_collection *c)
 
 	if (!writer(tx, "collections"))
 		return DV_ERR_INTERNAL;
-	rc = returning_one(tx, RUN(tx, INV_Q_COLL_UPD, &st, "tttttti",
+	rc = returning_one(tx, RUN(tx, INV_Q_COLL_UPD, &st, "ttttttti",
 	    c->team, c->name, c->kind, c->os, c->source, c->rules,
 	    c->settings, (int64_t)c->updated_at), &st, "collection");
 	if (rc != DV_OK)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -82,7 +83,7 @@ teardown(void **state)
 	return 0;
 }
 
-static void __attribute__((unused))
+static void
 sql_exec(const char *path, const char *sql)
 {
 	sqlite3 *db;
@@ -174,6 +175,19 @@ static const json_t *
 first_ident(const json_t *dev)
 {
 	return json_array_get(json_object_get(dev, "identifiers"), 0);
+}
+
+static const json_t *
+ident_of(const json_t *dev, const char *type)
+{
+	const json_t *i;
+	size_t k;
+
+	json_array_foreach(json_object_get(dev, "identifiers"), k, i)
+		if (strcmp(json_string_value(json_object_get(i, "type")),
+		    type) == 0)
+			return i;
+	return NULL;
 }
 
 /* ---- identifiers ---------------------------------------------------- */
@@ -727,6 +741,514 @@ test_list_filters(void **state)
 	json_decref(c);
 }
 
+/* ---- import --------------------------------------------------------- */
+
+static json_t *
+import(struct fixture *f, const char *format, const char *data, bool verbose)
+{
+	json_t *rep = NULL;
+
+	assert_int_equal(inv_import(f->inv, TEAM, format,
+	    (const uint8_t *)data, strlen(data), verbose, &actor, &rep),
+	    DV_OK);
+	return rep;
+}
+
+static json_int_t
+rep_n(const json_t *rep, const char *key)
+{
+	return json_integer_value(json_object_get(rep, key));
+}
+
+/* The rows entry of the report for row num, or NULL. */
+static const json_t *
+rep_row(const json_t *rep, json_int_t num)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(rep, "rows"), i, r)
+		if (json_integer_value(json_object_get(r, "row")) == num)
+			return r;
+	return NULL;
+}
+
+static void
+test_import_csv(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rep, *d;
+	const json_t *r;
+	char *b64, *urn, *csv;
+	uint8_t *pem;
+	size_t len;
+
+	b64 = ek_cert_b64("ek-certs/stm/stm_ecc_ek.der", &urn);
+	pem = shared_file("ek-certs/gce-vtpm/uca_tpm_rsa_enc_cert.pem", &len);
+	csv = xasprintf(
+	    "\xef\xbb\xbfName,owner,OS,kind,source,status,ek,ek_cert,serial,"
+	    "udid,yubikey_serial,tags\r\n"
+	    /* 1: good, quoted comma and doubled quote in the name */
+	    "\"lap, \"\"one\"\"\",a@x.example,linux,laptop,manual,,,,S1,,,"
+	    "fin;eu\r\n"
+	    /* 2: good, an EK certificate */
+	    "two,,linux,server,,,,%s,,,,\n"
+	    /* 3: bad kind */
+	    "three,,linux,toaster,,,,,S3,,,\n"
+	    /* 4: bad quote */
+	    "fo\"ur,,,,,,,,S4,,,\n"
+	    /* 5: too few fields */
+	    "five,,,\n"
+	    /* 6: a good serial plus a bad EK: no half device */
+	    "six,,,,,,not-a-key,,S6,,,\n"
+	    "\n"
+	    /* 7: its ek is row 2's certificate key, its serial row 1's */
+	    "seven,,,,,,%s,,S1,,,\n"
+	    /* 8: good, a PEM certificate quoted over many lines */
+	    "eight,,,,,,,\"%s\",S8,,,\n",
+	    b64, urn, (char *)pem);
+	rep = import(f, "csv", csv, false);
+	assert_int_equal(rep_n(rep, "created"), 3);
+	assert_int_equal(rep_n(rep, "rejected"), 5);
+	assert_int_equal(rep_n(rep, "updated"), 0);
+	assert_null(rep_row(rep, 1));	/* created rows are not listed */
+	r = rep_row(rep, 3);
+	assert_string_equal(json_string_value(json_object_get(r, "result")),
+	    "rejected");
+	assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
+	    "kind"));
+	assert_non_null(rep_row(rep, 4));
+	assert_non_null(rep_row(rep, 5));
+	assert_non_null(rep_row(rep, 6));
+	assert_non_null(strstr(json_string_value(json_object_get(rep_row(rep,
+	    7), "error")), "dev_"));
+	json_decref(rep);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM devices"), 3);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM "
+	    "device_identifiers WHERE value = 'S6'"), 0);
+	/* the certificate's TPM details and the quoted name came through */
+	assert_int_equal(inv_device_by_identifier(f->inv, TEAM, urn, &d),
+	    DV_OK);
+	assert_string_equal(json_string_value(json_object_get(first_ident(d),
+	    "tpmModel")), "ST33HTPHAHB4");
+	json_decref(d);
+	assert_int_equal(inv_device_by_identifier(f->inv, TEAM, "S1", &d),
+	    DV_OK);
+	assert_string_equal(json_string_value(json_object_get(d, "name")),
+	    "lap, \"one\"");
+	assert_string_equal(json_string_value(json_object_get(d, "source")),
+	    "manual");
+	assert_int_equal(json_array_size(json_object_get(d, "tags")), 2);
+	json_decref(d);
+	assert_int_equal(inv_device_by_identifier(f->inv, TEAM, "S8", &d),
+	    DV_OK);
+	assert_string_equal(json_string_value(json_object_get(ident_of(d,
+	    "ek-cert"), "tpmModel")), "vTPM");
+	json_decref(d);
+
+	/* a second import: upsert by identifier */
+	free(csv);
+	csv = xasprintf("serial,name,os,udid\n"
+	    "S1,\"lap, \"\"one\"\"\",linux,\n"	/* unchanged */
+	    "S8,eight,linux,\n"			/* updated: name, os */
+	    "S9,nine,,\n"			/* created */
+	    "S1,mixed,,0000AAAA\n"		/* updated: adds a udid */
+	    "S9,,,0000AAAA\n");			/* two devices: rejected */
+	rep = import(f, "csv", csv, true);
+	assert_int_equal(rep_n(rep, "unchanged"), 1);
+	assert_int_equal(rep_n(rep, "updated"), 2);
+	assert_int_equal(rep_n(rep, "created"), 1);
+	assert_int_equal(rep_n(rep, "rejected"), 1);
+	/* verbose: every row is listed */
+	assert_int_equal(json_array_size(json_object_get(rep, "rows")), 5);
+	r = rep_row(rep, 5);
+	assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
+	    "dev_"));
+	json_decref(rep);
+	/* bad headers and formats refuse the whole import */
+	assert_int_equal(inv_import(f->inv, TEAM, "csv", (const uint8_t *)
+	    "serial,colour\nS1,red\n", 21, false, &actor, &rep),
+	    DV_ERR_MALFORMED);
+	assert_int_equal(inv_import(f->inv, TEAM, "csv", (const uint8_t *)
+	    "serial,serial\n", 14, false, &actor, &rep), DV_ERR_MALFORMED);
+	assert_int_equal(inv_import(f->inv, TEAM, "xml", (const uint8_t *)"x",
+	    1, false, &actor, &rep), DV_ERR_MALFORMED);
+	assert_null(rep);
+	free(csv);
+	free(b64);
+	free(urn);
+	free(pem);
+}
+
+static void
+test_import_jsonl(void **state)
+{
+	struct fixture *f = *state;
+	json_t *rep;
+	char *jsonl;
+
+	jsonl = xasprintf(
+	    "{\"name\":\"j1\",\"identifiers\":[{\"type\":\"ek\",\"value\":"
+	    "\"%s\"}],\"tags\":[\"a\"]}\n"
+	    "\n"
+	    "{\"name\":\"j2\",\"name\":\"dup\",\"identifiers\":[]}\n"
+	    "[1,2]\n"
+	    "{\"name\":\"j5\",\"identifiers\":[{\"type\":\"yubikey-serial\","
+	    "\"value\":\"555\"}]}\r\n"
+	    "{\"identifiers\":[{\"type\":\"yubikey-serial\",\"value\":"
+	    "\"777\"}]}\n"
+	    "{\"name\":\"j1\",\"identifiers\":[{\"type\":\"ek\",\"value\":"
+	    "\"%s\"}],\"tags\":[\"a\"]}",
+	    ek_rsa_urn, ek_rsa_urn);
+	rep = import(f, "jsonl", jsonl, false);
+	/* 1 and 5 created, 3 (duplicate key), 4 (array), 6 (no name for a
+	 * new device) rejected, 7 unchanged (same as 1) */
+	assert_int_equal(rep_n(rep, "created"), 2);
+	assert_int_equal(rep_n(rep, "rejected"), 3);
+	assert_int_equal(rep_n(rep, "unchanged"), 1);
+	assert_non_null(rep_row(rep, 3));
+	assert_non_null(rep_row(rep, 4));
+	assert_non_null(rep_row(rep, 6));
+	assert_null(rep_row(rep, 2));
+	json_decref(rep);
+	free(jsonl);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM devices"), 2);
+}
+
+/* ---- MDM apply ------------------------------------------------------ */
+
+static void
+test_mdm_apply(void **state)
+{
+	struct fixture *f = *state;
+	json_t *devs, *rep, *d;
+	char *manual;
+
+	manual = add_dev(f, "manual", "serial", "M0", DV_OK, NULL);
+	devs = json_loads("[{\"name\":\"m1\",\"identifiers\":[{\"type\":"
+	    "\"serial\",\"value\":\"M1\"}]},{\"name\":\"m2\",\"identifiers\":"
+	    "[{\"type\":\"serial\",\"value\":\"M2\"}]},{\"name\":\"m3\","
+	    "\"identifiers\":[{\"type\":\"serial\",\"value\":\"M3\"}]}]", 0,
+	    NULL);
+	assert_int_equal(inv_mdm_apply(f->inv, TEAM, "jamf", devs, true,
+	    &actor, &rep), DV_OK);
+	assert_int_equal(rep_n(rep, "created"), 3);
+	assert_int_equal(rep_n(rep, "missing"), 0);
+	json_decref(rep);
+	assert_int_equal(inv_device_by_identifier(f->inv, TEAM, "M1", &d),
+	    DV_OK);
+	assert_string_equal(json_string_value(json_object_get(d, "source")),
+	    "mdm:jamf");
+	json_decref(d);
+	/* full sync without m2: marked, not deleted; the manual device is
+	 * not the source's and is left alone */
+	json_array_remove(devs, 1);
+	assert_int_equal(inv_mdm_apply(f->inv, TEAM, "jamf", devs, true,
+	    &actor, &rep), DV_OK);
+	assert_int_equal(rep_n(rep, "missing"), 1);
+	assert_int_equal(rep_n(rep, "unchanged"), 2);
+	json_decref(rep);
+	assert_int_equal(inv_device_by_identifier(f->inv, TEAM, "M2", &d),
+	    DV_OK);
+	assert_true(json_is_true(json_object_get(d, "missingFromSource")));
+	json_decref(d);
+	assert_int_equal(inv_device_get(f->inv, TEAM, manual, &d), DV_OK);
+	assert_true(json_is_false(json_object_get(d, "missingFromSource")));
+	json_decref(d);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM devices"), 4);
+	/* a delta sync bringing m2 back clears the mark and marks nothing */
+	json_decref(devs);
+	devs = json_loads("[{\"name\":\"m2\",\"identifiers\":[{\"type\":"
+	    "\"serial\",\"value\":\"M2\"}]}]", 0, NULL);
+	assert_int_equal(inv_mdm_apply(f->inv, TEAM, "jamf", devs, false,
+	    &actor, &rep), DV_OK);
+	assert_int_equal(rep_n(rep, "updated"), 1);
+	assert_int_equal(rep_n(rep, "missing"), 0);
+	json_decref(rep);
+	assert_int_equal(inv_device_by_identifier(f->inv, TEAM, "M2", &d),
+	    DV_OK);
+	assert_true(json_is_false(json_object_get(d, "missingFromSource")));
+	json_decref(d);
+	assert_int_equal(inv_mdm_apply(f->inv, TEAM, "Bad Name", devs, false,
+	    &actor, &rep), DV_ERR_MALFORMED);
+	json_decref(devs);
+	free(manual);
+}
+
+/* ---- collections ---------------------------------------------------- */
+
+static json_t *
+coll_create(struct fixture *f, const char *text, enum dv_rc want)
+{
+	json_t *body = json_loads(text, 0, NULL), *out = NULL;
+	char *detail = NULL;
+
+	assert_non_null(body);
+	assert_int_equal(inv_collection_create(f->inv, TEAM, body, &actor,
+	    &out, &detail), want);
+	if (want != DV_OK)
+		assert_non_null(detail);
+	free(detail);
+	json_decref(body);
+	return out;
+}
+
+static bool
+dev_in(struct fixture *f, const char *id, const char *coll)
+{
+	json_t *d, *c;
+	size_t i;
+	bool in = false;
+
+	assert_int_equal(inv_device_get(f->inv, TEAM, id, &d), DV_OK);
+	json_array_foreach(json_object_get(d, "collections"), i, c)
+		if (strcmp(json_string_value(c), coll) == 0)
+			in = true;
+	json_decref(d);
+	return in;
+}
+
+static void
+test_collections(void **state)
+{
+	struct fixture *f = *state;
+	json_t *a, *b, *c, *coll, *body, *list;
+	char *text, *detail = NULL;
+	const char *ida, *idb, *idc;
+
+	a = add_body(f, "{\"name\":\"a\",\"owner\":\"a@corp.example\",\"os\":"
+	    "\"linux\",\"kind\":\"laptop\",\"identifiers\":[{\"type\":"
+	    "\"serial\",\"value\":\"CA\"}]}");
+	b = add_body(f, "{\"name\":\"b\",\"owner\":\"b@home.example\",\"os\":"
+	    "\"linux\",\"kind\":\"laptop\",\"tags\":[\"eng\"],\"identifiers\":"
+	    "[{\"type\":\"serial\",\"value\":\"CB\"}]}");
+	c = add_body(f, "{\"name\":\"c\",\"owner\":\"c@home.example\",\"os\":"
+	    "\"macos\",\"kind\":\"laptop\",\"identifiers\":[{\"type\":"
+	    "\"serial\",\"value\":\"CC\"}]}");
+	ida = json_string_value(json_object_get(a, "id"));
+	idb = json_string_value(json_object_get(b, "id"));
+	idc = json_string_value(json_object_get(c, "id"));
+	/* linux laptops: a by the domain rule, b by the tag rule, c (macos)
+	 * not even as a static member */
+	text = xasprintf("{\"name\":\"linux-laptops\",\"kind\":\"laptop\","
+	    "\"os\":\"Linux\",\"rules\":[{\"ownerDomain\":\"CORP.example\"},"
+	    "{\"tag\":\"eng\"}],\"members\":[\"%s\"],\"settings\":{\"wifi\":"
+	    "true}}", idc);
+	coll = coll_create(f, text, DV_OK);
+	free(text);
+	assert_string_equal(json_string_value(json_object_get(coll, "os")),
+	    "linux");
+	assert_int_equal(json_array_size(json_object_get(coll, "members")), 1);
+	json_decref(coll);
+	assert_true(dev_in(f, ida, "linux-laptops"));
+	assert_true(dev_in(f, idb, "linux-laptops"));
+	assert_false(dev_in(f, idc, "linux-laptops"));
+	/* static membership of a matching type */
+	text = xasprintf("{\"name\":\"macs\",\"os\":\"macos\",\"members\":"
+	    "[\"%s\"]}", idc);
+	coll = coll_create(f, text, DV_OK);
+	free(text);
+	json_decref(coll);
+	assert_true(dev_in(f, idc, "macs"));
+	assert_false(dev_in(f, ida, "macs"));
+	/* a device changing its tags moves at once */
+	json_decref(patch(f, idb, "{\"tags\":[]}", DV_OK));
+	assert_false(dev_in(f, idb, "linux-laptops"));
+	/* patch the rules: by source */
+	body = json_loads("{\"rules\":[{\"source\":\"api\"}]}", 0, NULL);
+	assert_int_equal(inv_collection_patch(f->inv, TEAM, "linux-laptops",
+	    body, &actor, &coll, &detail), DV_OK);
+	json_decref(body);
+	json_decref(coll);
+	assert_true(dev_in(f, idb, "linux-laptops"));
+	/* refusals */
+	json_decref(coll_create(f, "{\"name\":\"macs\"}", DV_ERR_EXISTS));
+	json_decref(coll_create(f, "{\"name\":\"x\",\"rules\":[{\"colour\":"
+	    "\"red\"}]}", DV_ERR_MALFORMED));
+	json_decref(coll_create(f, "{\"name\":\"x\",\"members\":"
+	    "[\"dev_nope\"]}", DV_ERR_MALFORMED));
+	json_decref(coll_create(f, "{\"name\":\"a b\"}", DV_ERR_MALFORMED));
+	assert_int_equal(inv_collection_list(f->inv, TEAM, &list), DV_OK);
+	assert_int_equal(json_array_size(json_object_get(list,
+	    "collections")), 2);
+	json_decref(list);
+	assert_int_equal(inv_collection_get(f->inv, TEAM, "macs", &coll),
+	    DV_OK);
+	json_decref(coll);
+	assert_int_equal(inv_collection_delete(f->inv, TEAM, "macs", &actor),
+	    DV_OK);
+	assert_int_equal(inv_collection_delete(f->inv, TEAM, "macs", &actor),
+	    DV_ERR_NOT_FOUND);
+	assert_false(dev_in(f, idc, "macs"));
+	json_decref(a);
+	json_decref(b);
+	json_decref(c);
+}
+
+/* ---- retire --------------------------------------------------------- */
+
+static void
+cert_issue(struct fixture *f, const char *serial, const char *auth,
+    const char *device)
+{
+	static const uint8_t der[] = { 0x30, 0x03, 0x02, 0x01, 0x07 };
+	struct store_cert c = { 0 };
+	struct store_issue op = { 0 };
+
+	c.serial = (char *)serial;
+	c.authority = (char *)auth;
+	c.subject = "CN=dev";
+	c.not_before = 1700000000;
+	c.not_after = 2000000000;
+	c.der = (uint8_t *)der;
+	c.derlen = sizeof(der);
+	c.device_id = (char *)device;
+	op.cert = &c;
+	assert_int_equal(store_issue(f->st, &op), DV_OK);
+}
+
+static void
+test_retire(void **state)
+{
+	struct fixture *f = *state;
+	struct store_cert *c;
+	json_t *revoked;
+	char *id, *other;
+
+	id = add_dev(f, "r", "serial", "R1", DV_OK, NULL);
+	other = add_dev(f, "o", "serial", "R2", DV_OK, NULL);
+	cert_issue(f, "101", "default/agent", id);
+	cert_issue(f, "102", "default/account", id);
+	cert_issue(f, "103", "default/account", other);
+	cert_issue(f, "104", "default/account", id);
+	assert_int_equal(store_revoke(f->st, &(struct store_revoke){
+	    .authority = "default/account", .serial = "104", .reason_code = 1,
+	    .at = 1700000001 }), DV_OK);
+	assert_int_equal(store_cert_get(f->st, "101", &c), DV_OK);
+	assert_string_equal(c->device_id, id);
+	store_cert_free(c);
+
+	assert_int_equal(inv_device_retire(f->inv, TEAM, id, &actor,
+	    &revoked), DV_OK);
+	/* the two open certificates; 104 was revoked before */
+	assert_int_equal(json_array_size(revoked), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    revoked, 0), "serial")), "101");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    revoked, 0), "authority")), "default/agent");
+	json_decref(revoked);
+	assert_int_equal(store_cert_get(f->st, "102", &c), DV_OK);
+	assert_true(c->revoked);
+	assert_int_equal(c->reason_code, 5);
+	store_cert_free(c);
+	assert_int_equal(store_cert_get(f->st, "104", &c), DV_OK);
+	assert_int_equal(c->reason_code, 1);
+	store_cert_free(c);
+	assert_int_equal(store_cert_get(f->st, "103", &c), DV_OK);
+	assert_false(c->revoked);
+	store_cert_free(c);
+	/* retired for good: not approved again, not retired twice */
+	patch(f, id, "{\"status\":\"approved\"}", DV_ERR_FORBIDDEN);
+	assert_int_equal(inv_device_retire(f->inv, TEAM, id, &actor,
+	    &revoked), DV_ERR_ALREADY_REVOKED);
+	assert_null(revoked);
+	assert_int_equal(inv_device_retire(f->inv, TEAM, "dev_nope", &actor,
+	    &revoked), DV_ERR_NOT_FOUND);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM audit WHERE "
+	    "action = 'cert.revoke' AND team = 'default'"), 2);
+	free(id);
+	free(other);
+}
+
+/* ---- audit ---------------------------------------------------------- */
+
+static void
+test_audit(void **state)
+{
+	struct fixture *f = *state;
+	json_t *v, *page, *e;
+	char *id, tmp[160], line[8192], *cursor;
+	FILE *fp;
+	int fd;
+	size_t lines = 0, n = 0;
+
+	id = add_dev(f, "a1", "serial", "AU1", DV_OK, NULL);
+	json_decref(patch(f, id, "{\"name\":\"a2\"}", DV_OK));
+	free(id);
+	id = add_dev(f, "b1", "serial", "AU2", DV_OK, NULL);
+	free(id);
+	id = add_dev(f, "c1", "serial", "AU3", DV_OK, NULL);
+	free(id);
+	assert_int_equal(inv_audit_verify(f->inv, &v), DV_OK);
+	assert_true(json_is_true(json_object_get(v, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(v, "rows")), 4);
+	assert_true(json_is_null(json_object_get(v, "firstBad")));
+	json_decref(v);
+
+	/* export: one JSON object per line */
+	snprintf(tmp, sizeof(tmp), "%s/audit.jsonl", f->dir);
+	fd = open(tmp, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(inv_audit_export(f->inv, TEAM, fd), DV_OK);
+	close(fd);
+	fp = fopen(tmp, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		e = json_loads(line, 0, NULL);
+		assert_non_null(e);
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "team")), TEAM);
+		assert_non_null(json_string_value(json_object_get(e, "hash")));
+		json_decref(e);
+		lines++;
+	}
+	fclose(fp);
+	unlink(tmp);
+	assert_int_equal(lines, 4);
+
+	/* pages, newest first */
+	assert_int_equal(inv_audit_list(f->inv, TEAM, NULL, 3, &page), DV_OK);
+	assert_int_equal(json_array_size(json_object_get(page, "events")), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(
+	    json_object_get(page, "events"), 0), "id")), 4);
+	cursor = xstrdup(json_string_value(json_object_get(page,
+	    "nextCursor")));
+	json_decref(page);
+	assert_int_equal(inv_audit_list(f->inv, TEAM, cursor, 3, &page),
+	    DV_OK);
+	n = json_array_size(json_object_get(page, "events"));
+	assert_int_equal(n, 1);
+	json_decref(page);
+	free(cursor);
+
+	/* a changed row */
+	sql_exec(f->path, "UPDATE audit SET actor = 'mallory' WHERE id = 2");
+	assert_int_equal(inv_audit_verify(f->inv, &v), DV_OK);
+	assert_true(json_is_false(json_object_get(v, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(v, "firstBad")),
+	    2);
+	json_decref(v);
+	sql_exec(f->path, "UPDATE audit SET actor = 'token:test' WHERE id = 2");
+	assert_int_equal(inv_audit_verify(f->inv, &v), DV_OK);
+	assert_true(json_is_true(json_object_get(v, "ok")));
+	json_decref(v);
+	/* a changed team is a changed row too */
+	sql_exec(f->path, "UPDATE audit SET team = 'other' WHERE id = 3");
+	assert_int_equal(inv_audit_verify(f->inv, &v), DV_OK);
+	assert_int_equal(json_integer_value(json_object_get(v, "firstBad")),
+	    3);
+	json_decref(v);
+	sql_exec(f->path, "UPDATE audit SET team = 'default' WHERE id = 3");
+	/* a deleted row */
+	sql_exec(f->path, "DELETE FROM audit WHERE id = 2");
+	assert_int_equal(inv_audit_verify(f->inv, &v), DV_OK);
+	assert_true(json_is_false(json_object_get(v, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(v, "firstBad")),
+	    3);
+	assert_non_null(json_string_value(json_object_get(v, "reason")));
+	json_decref(v);
+}
+
 int
 main(void)
 {
@@ -743,6 +1265,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_patch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filters, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_import_csv, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_import_jsonl, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_mdm_apply, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_collections, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 	};
 
 	log_init(LOG_ERR, 2);
