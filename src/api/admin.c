@@ -464,6 +464,13 @@ audit_verify(struct http_req *q, const struct api_admin_call *c)
 
 #define T	"/admin/v1/teams/{team}"
 
+/* The MDM webhook (mdm.c) authenticates by signature, not by token. */
+static void
+mdm_webhook(struct http_req *q, const struct api_admin_call *c)
+{
+	api_mdm_webhook(q, c->ca, c->team, c->param);
+}
+
 static const struct api_route routes[] = {
 	{ "GET", T "/devices", INV_ROLE_VIEWER, devices_list },
 	{ "POST", T "/devices", INV_ROLE_ADMIN, devices_create },
@@ -483,6 +490,7 @@ static const struct api_route routes[] = {
 	{ "DELETE", T "/tokens/{id}", INV_ROLE_OWNER, tokens_revoke },
 	{ "GET", T "/audit", INV_ROLE_VIEWER, audit_list },
 	{ "GET", T "/audit:verify", INV_ROLE_VIEWER, audit_verify },
+	{ "POST", T "/mdm/{source}/webhook", API_ROLE_NONE, mdm_webhook },
 };
 
 #undef T
