@@ -20,7 +20,7 @@ DEB_PKGS := build-essential cmake pkg-config clang \
 	libsqlite3-dev sqlite3 libpq-dev libcmocka-dev \
 	jq python3 golang-cfssl procps psmisc
 
-.PHONY: all deps build test-build unit e2e fuzz test run bench clean
+.PHONY: all deps build test-build unit e2e fuzz test run bench bench-inventory clean
 
 all: build
 
@@ -60,6 +60,10 @@ run: build
 
 bench: build
 	bash bench/sign.sh $(BUILD)
+
+# 1 000 000 devices: import, lookups by EK URN, filtered pages, RSS.
+bench-inventory: build
+	bash bench/inventory.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(TESTBUILD) $(FUZZBUILD)
