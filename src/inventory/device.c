@@ -573,7 +573,7 @@ dev_create(struct store_tx *tx, const char *team, const struct inv_dev_in *in,
 		inv_detail(detail, "name: required for a new device");
 		return DV_ERR_MALFORMED;
 	}
-	d.id = inv_id_new("dev_", 16);
+	d.id = inv_id_time("dev_");
 	d.team = (char *)team;
 	d.name = in->name;
 	d.owner = in->owner;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pki/pki.h"
 #include "inv_int.h"
@@ -30,26 +31,20 @@ inv_free(struct inv *inv)
 	free(inv);
 }
 
-char *
-inv_id_new(const char *prefix, size_t n)
+/* "<prefix>" + lower-case base32 (RFC 4648, no padding) of p[0..n). */
+static char *
+id_b32(const char *prefix, const uint8_t *p, size_t n)
 {
 	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
-	uint8_t rnd[32];
 	size_t plen = strlen(prefix), i, bits = 0, o;
 	uint32_t acc = 0;
 	char *s;
 
-	if (n > sizeof(rnd))
-		abort();
-	/* pki_random fails only if the system RNG does: nothing to go on
-	 * with, as with out-of-memory (rule 11) */
-	if (pki_random(rnd, n) != DV_OK)
-		abort();
 	s = xmalloc(plen + (n * 8 + 4) / 5 + 1);
 	memcpy(s, prefix, plen);
 	o = plen;
 	for (i = 0; i < n; i++) {
-		acc = acc << 8 | rnd[i];
+		acc = acc << 8 | p[i];
 		bits += 8;
 		while (bits >= 5) {
 			s[o++] = b32[(acc >> (bits - 5)) & 31];
@@ -60,6 +55,37 @@ inv_id_new(const char *prefix, size_t n)
 		s[o++] = b32[(acc << (5 - bits)) & 31];
 	s[o] = '\0';
 	return s;
+}
+
+char *
+inv_id_new(const char *prefix, size_t n)
+{
+	uint8_t rnd[32];
+
+	if (n > sizeof(rnd))
+		abort();
+	/* pki_random fails only if the system RNG does: nothing to go on
+	 * with, as with out-of-memory (rule 11) */
+	if (pki_random(rnd, n) != DV_OK)
+		abort();
+	return id_b32(prefix, rnd, n);
+}
+
+char *
+inv_id_time(const char *prefix)
+{
+	struct timespec ts;
+	uint8_t b[16];
+	uint64_t ms;
+	size_t i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	if (pki_random(b + 6, 10) != DV_OK)
+		abort();
+	return id_b32(prefix, b, sizeof(b));
 }
 
 char *

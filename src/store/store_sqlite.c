@@ -127,6 +127,15 @@ sqlite_open(const char *target, enum store_role role, struct store_conn **out)
 			goto err;
 		if (sqlite_exec(c, "PRAGMA synchronous = FULL") != DV_OK)
 			goto err;
+		/*
+		 * 64 MiB of page cache (default 2 MiB) for the one writer:
+		 * the inventory's indexes (random EK URNs) outgrow 2 MiB at
+		 * a few ten thousand devices, after which every insert
+		 * re-reads index pages from the OS (bulk import 3x slower).
+		 * A ceiling, allocated only as pages are used.
+		 */
+		if (sqlite_exec(c, "PRAGMA cache_size = -65536") != DV_OK)
+			goto err;
 	} else {
 		if (sqlite_exec(c, "PRAGMA query_only = ON") != DV_OK)
 			goto err;
