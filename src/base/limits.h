@@ -68,12 +68,14 @@
 /* Operations one group commit may gather before it commits. */
 #define DV_MAX_COMMIT_BATCH	256
 
-/* Body of an inventory import (POST .../devices:import, CSV or JSON lines;
- * config "maxImportBytes").  A CSV row with an EK URN is ~150 bytes, so
- * 64 MiB holds ~400 000 devices; larger inventories import in several
- * files.  XXX evhttp 2.1 buffers up to this for any request (http.h), so
- * the ceiling stays well below memory. */
-#define DV_MAX_IMPORT		(64 * 1024 * 1024)
+/* Body of one inventory import request (POST .../devices:import, CSV or
+ * JSON lines; config "maxImportBytes").  A CSV row with an EK URN is ~150
+ * bytes, so 8 MiB holds ~50 000 devices; `devid device import` sends larger
+ * files in chunks cut at row boundaries.  evhttp 2.1 cannot see the path
+ * before it buffers a body, so any request may buffer up to this before the
+ * route refuses it: with at most DV_MAX_CONNS connections that bounds the
+ * worst case at DV_MAX_CONNS * 8 MiB.  Kept small for that reason. */
+#define DV_MAX_IMPORT		(8 * 1024 * 1024)
 #define DV_MAX_IMPORT_CEILING	(512 * 1024 * 1024)
 
 /* ---- MDM sync (issue 3; src/inventory/mdm_*.c) ---- */

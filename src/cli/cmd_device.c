@@ -10,8 +10,10 @@
 
 #include "cli.h"
 
-/* Largest import file: the server's ceiling (maxImportBytes). */
-#define CLI_MAX_IMPORT	DV_MAX_IMPORT_CEILING
+/* Largest import file read into memory; it is sent in chunks. */
+#define CLI_MAX_IMPORT	(1024 * 1024 * 1024)
+/* Bytes per upload: half the server's default maxImportBytes. */
+#define CLI_IMPORT_CHUNK	(DV_MAX_IMPORT / 2)
 
 static void
 usage(FILE *f)
@@ -29,7 +31,8 @@ usage(FILE *f)
 "           [--status approved] [--tag T]... [--no-tags]\n"
 "           [--add-identifier TYPE=VALUE]... [--remove-identifier TYPE=VALUE]...\n"
 "       devid device retire ID\n"
-"       devid device import FILE [--format csv|jsonl] [--verbose] [--json]\n"
+"       devid device import FILE [--format csv|jsonl] [--chunk-bytes N]\n"
+"                               [--verbose] [--json]\n"
 "\n"
 "The device inventory of a team (admin API /admin/v1/teams/TEAM/devices).\n"
 "add registers a device by its permanent identifiers: --ek takes the TPM\n"
@@ -39,7 +42,9 @@ usage(FILE *f)
 "import uploads a CSV (header: name,owner,os,kind,source,status,ek,ek_cert,\n"
 "serial,udid,yubikey_serial,tags) or JSON lines file and prints what was\n"
 "created, updated, unchanged or rejected; it exits 1 if any row was\n"
-"rejected.  add, get, patch and retire print the device as JSON.\n"
+"rejected.  Large files go up in chunks of at most --chunk-bytes (default\n"
+"half the server's default maxImportBytes), cut at row boundaries.\n"
+"add, get, patch and retire print the device as JSON.\n"
 "\n"
 "Every command takes:\n"
 CLI_ADMIN_HELP
@@ -558,11 +563,68 @@ import_ctype(const char *fmt, const char *path)
 	return NULL;
 }
 
+/*
+ * The end of the next chunk of data[off..len): at most max bytes, cut after
+ * a newline that is not inside a CSV quoted field (RFC 4180 §2.6), so no
+ * row is split.  A single row longer than max is sent whole (the server
+ * rejects it).
+ */
+static size_t
+chunk_end(const uint8_t *data, size_t len, size_t off, size_t max,
+    bool csv)
+{
+	size_t i, cut = 0;
+	bool quoted = false;
+
+	for (i = off; i < len; i++) {
+		if (csv && data[i] == '"')
+			quoted = !quoted;
+		else if (data[i] == '\n' && !quoted) {
+			if (i + 1 - off > max && cut != 0)
+				return cut;
+			cut = i + 1;
+		}
+	}
+	if (len - off > max && cut != 0)
+		return cut;
+	return len;
+}
+
+/* Adds the counts of one chunk's report to the total and its rows,
+ * renumbered after the rows of the chunks before it. */
+static void
+report_merge(json_t *total, const json_t *part, json_int_t *offset)
+{
+	static const char *const keys[] = { "created", "updated", "unchanged",
+	    "rejected" };
+	json_t *rows = json_object_get(total, "rows"), *row;
+	json_int_t n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_int_t v = json_integer_value(json_object_get(part,
+		    keys[i]));
+
+		n += v;
+		json_object_set_new(total, keys[i], json_integer(v +
+		    json_integer_value(json_object_get(total, keys[i]))));
+	}
+	json_array_foreach(json_object_get(part, "rows"), i, row) {
+		json_t *r = json_deep_copy(row);
+
+		json_object_set_new(r, "row", json_integer(*offset +
+		    json_integer_value(json_object_get(row, "row"))));
+		json_array_append_new(rows, r);
+	}
+	*offset += n;
+}
+
 static int
 device_import(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
+		{ "chunk-bytes", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
 		CLI_ADMIN_OPTIONS,
@@ -578,8 +640,11 @@ device_import(int argc, char **argv)
 	uint8_t *data = NULL;
 	char *url = NULL;
 	size_t len, i;
-	json_int_t rejected;
-	bool verbose = false, js = false;
+	json_int_t rejected, offset = 0;
+	long long chunk = CLI_IMPORT_CHUNK;
+	size_t off, end, hdrlen = 0;
+	struct buf body = { 0 };
+	bool verbose = false, js = false, csv;
 	int ch, rv = CLI_EXIT_USAGE;
 	enum dv_rc rc;
 
@@ -588,6 +653,12 @@ device_import(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': fmt = optarg; break;
+		case 'c':
+			if (num_parse(optarg, 1024, DV_MAX_IMPORT_CEILING,
+			    &chunk) != DV_OK)
+				return cli_usage_err("--chunk-bytes takes a "
+				    "number of bytes from 1024 up");
+			break;
 		case 'v': verbose = true; break;
 		case 'j': js = true; break;
 		case 'h':
@@ -621,12 +692,40 @@ device_import(int argc, char **argv)
 	if (verbose)
 		cli_query_add(&q, "verbose", "true");
 	url = cli_admin_url(&adm, "devices", NULL, ":import", &q);
-	cli_admin_req(&adm, "POST", url, &req);
-	req.raw = data;
-	req.rawlen = len;
-	req.ctype = ctype;
-	if (cli_api_json(&req, 200, &rep) != DV_OK)
-		goto out;
+	/*
+	 * Uploaded in chunks below the server's maxImportBytes, each cut at a
+	 * row boundary; a CSV chunk repeats the header row.  Rows are
+	 * upserts, so a chunk that fails can simply be imported again.
+	 */
+	csv = strcmp(ctype, "text/csv") == 0;
+	if (csv)
+		hdrlen = chunk_end(data, len, 0, 1, true);
+	rep = json_pack("{s:i,s:i,s:i,s:i,s:[]}", "created", 0, "updated", 0,
+	    "unchanged", 0, "rejected", 0, "rows");
+	off = hdrlen;
+	do {
+		json_t *part = NULL;
+
+		end = chunk_end(data, len, off, (size_t)chunk, csv);
+		body.len = 0;
+		buf_append(&body, data, hdrlen);
+		buf_append(&body, data + off, end - off);
+		cli_admin_req(&adm, "POST", url, &req);
+		req.raw = body.data;
+		req.rawlen = body.len;
+		req.ctype = ctype;
+		if (cli_api_json(&req, 200, &part) != DV_OK) {
+			if (off > hdrlen)
+				cli_err("the rows before byte %zu of '%s' were "
+				    "imported; importing the file again is "
+				    "safe (rows are upserts)", off,
+				    argv[optind]);
+			goto out;
+		}
+		report_merge(rep, part, &offset);
+		json_decref(part);
+		off = end;
+	} while (off < len);
 	if (js) {
 		if (!cli_print_json(rep))
 			goto out;
@@ -665,6 +764,7 @@ device_import(int argc, char **argv)
 out:
 	free(url);
 	free(data);
+	buf_free(&body);
 	buf_free(&q);
 	json_decref(rep);
 	cli_admin_clear(&adm);

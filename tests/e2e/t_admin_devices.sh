@@ -178,6 +178,13 @@ st=$(req POST "$A/devices:import" "$(cat "$T/import.csv")" text/csv)
 check "importing the same file again: 200 (got $st)" test "$st" = 200
 check "... 995 unchanged, none created" \
     test "$(jq -c '[.created, .unchanged, .rejected]' "$T/resp")" = '[0,995,5]'
+"${D[@]}" import "$T/import.csv" --json --chunk-bytes 4096 "${ADM[@]}" \
+    >"$T/imp3.json" 2>"$T/imp3.err"
+check "the CLI in 4 KiB chunks (many requests): 995 unchanged, 5 rejected" \
+    test "$(jq -c '[.created, .unchanged, .rejected]' "$T/imp3.json")" = '[0,995,5]'
+check "... the rejected rows keep their numbers in the whole file" \
+    test "$(jq -c '[.rows[] | select(.result == "rejected") | .row] | sort' "$T/imp3.json")" = \
+    '[100,200,300,400,500]'
 printf '{"name":"jl-1","identifiers":[{"type":"serial","value":"JL-1"}]}\n{"name":"jl-2","identifiers":[{"type":"serial","value":"JL-2"}]}\n' >"$T/i.jsonl"
 "${D[@]}" import "$T/i.jsonl" "${ADM[@]}" >"$T/jl.out" 2>&1
 check "CLI import of JSON lines: 2 created (exit $?)" grep -q "created 2" "$T/jl.out"
