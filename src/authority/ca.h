@@ -61,6 +61,7 @@ struct ca {
 	unsigned	 workers;
 	size_t		 max_body;
 	size_t		 max_import;	/* body of an inventory import */
+	int		 max_conns;	/* live connections */
 	struct store	*store;		/* owned */
 	struct inv	*inv;		/* owned: over store (issue 3) */
 	struct inv_mdm	*mdm;		/* owned: MDM sources (issue 3) */

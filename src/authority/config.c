@@ -287,6 +287,13 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 			goto bad;
 		ca->max_body = (size_t)n;
 	}
+	ca->max_conns = DV_MAX_CONNS;
+	if ((v = json_object_get(ca->config, "maxConnections")) != NULL) {
+		n = json_integer_value(v);
+		if (!json_is_integer(v) || n < 1 || n > 1000000)
+			goto bad;
+		ca->max_conns = (int)n;
+	}
 	ca->max_import = DV_MAX_IMPORT;
 	if ((v = json_object_get(ca->config, "maxImportBytes")) != NULL) {
 		n = json_integer_value(v);

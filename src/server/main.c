@@ -334,6 +334,7 @@ cmd_serve(int argc, char **argv)
 	hc.workers = ca->workers;
 	hc.max_body = ca->max_body;
 	hc.max_body_large = ca->max_import;
+	hc.max_conns = ca->max_conns;
 	hc.handler = api_handle;
 	hc.arg = ca;
 	hc.chain_pem = chain;
