@@ -144,4 +144,28 @@
 /* Longest admin API token lifetime ("expiresIn"): 10 years. */
 #define DV_INV_MAX_TOKEN_LIFETIME (10LL * 366 * 24 * 3600)
 
+/* ---- TPM structures (issue 4; src/tpm, spec/attestation.md §3) ---- */
+/* Bytes of a marshalled TPMT_PUBLIC.  The largest an RSA or ECC object can
+ * be is ~600 (RSA-4096 modulus 512 + SHA-512 authPolicy 64 + header and
+ * parameters); tss2's own TPMT_PUBLIC holds at most 612. */
+#define DV_TPM_MAX_PUBLIC	1024
+/* TPMS_CREATION_DATA: 16 PCR banks (~120) + pcrDigest, two names and
+ * outsideInfo of at most 66 each: below 512; twice that. */
+#define DV_TPM_MAX_CREATION_DATA 1024
+/* TPMS_ATTEST: ~180 bytes for a creation or certify attestation; an NV
+ * certify may carry 1 KiB of NV data.  4 KiB is the ceiling of any kind. */
+#define DV_TPM_MAX_ATTEST	4096
+/* TPMT_SIGNATURE: an RSA-4096 signature is 518 bytes. */
+#define DV_TPM_MAX_SIGNATURE	1024
+/* RSA keys (AK and EK) in bits and bytes: TPMs implement 2048, some 3072
+ * and 4096 (TCG EK template H-7); tss2's TPM2_MAX_RSA_KEY_BYTES is 512. */
+#define DV_TPM_MIN_RSA_BITS	2048
+#define DV_TPM_MAX_RSA_BITS	4096
+#define DV_TPM_MAX_RSA_BYTES	(DV_TPM_MAX_RSA_BITS / 8)
+/* Bytes of one ECC coordinate or ECDSA r/s: P-521 is 66. */
+#define DV_TPM_MAX_ECC_BYTES	66
+/* Bytes of a credential secret: at most the EK nameAlg's digest (TPM 2.0
+ * Part 3 §12.6: TPM_RC_SIZE beyond); step uses 32. */
+#define DV_TPM_MAX_SECRET	64
+
 #endif

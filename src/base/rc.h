@@ -37,6 +37,15 @@ enum dv_rc {
 	DV_ERR_METHOD,		/* method not allowed on this path: 405 */
 	DV_ERR_EXISTS,		/* unique object exists: 409 */
 	DV_ERR_NOT_IMPLEMENTED,	/* 501 */
+	/* ---- TPM attestation (issue 4; src/tpm, spec/attestation.md §4) -- */
+	DV_ERR_TPM_STRUCT,	/* TPM structure undecodable or trailing: 400 */
+	DV_ERR_AK_KEY,		/* AK algorithm, curve or size not allowed: 400 */
+	DV_ERR_AK_ATTRIBUTES,	/* AK not fixedTPM/restricted/sign-only: 400 */
+	DV_ERR_AK_NOT_GENERATED, /* TPMS_ATTEST magic not TPM_GENERATED: 400 */
+	DV_ERR_AK_ATTEST_TYPE,	/* TPMS_ATTEST not TPM_ST_ATTEST_CREATION: 400 */
+	DV_ERR_AK_CREATION,	/* creationHash != H(TPMS_CREATION_DATA): 400 */
+	DV_ERR_AK_NAME,		/* attested objectName != Name(AK): 400 */
+	DV_ERR_AK_SIGNATURE,	/* creation attestation not signed by AK: 400 */
 	DV_RC__MAX
 };
 

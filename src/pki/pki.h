@@ -459,4 +459,115 @@ enum dv_rc	pki_hmac_sha256(const void *key, size_t keylen,
  * depend on where they differ (CRYPTO_memcmp).  For secrets and MACs. */
 bool		pki_mem_equal(const void *a, const void *b, size_t len);
 
+/* ---- TPM crypto (issue 4) ---- */
+/*
+ * The OpenSSL half of TPM 2.0 credential protection (spec/attestation.md
+ * §5; TPM 2.0 Part 1 §11.4.9, §24, Annex B.10, C.6) and of TPM signature
+ * checks; the TPM logic that uses them is in src/tpm.  Output buffers of
+ * fixed size are written only on success.  A signature or key that does
+ * not check is logged at LOG_DEBUG only: the caller logs it once with the
+ * clause (rule 9).
+ */
+enum pki_hash {
+	PKI_HASH_SHA1,
+	PKI_HASH_SHA256,
+	PKI_HASH_SHA384,
+	PKI_HASH_SHA512,
+	PKI_HASH__MAX
+};
+/* Digest bytes of h (20, 32, 48, 64). */
+size_t		pki_hash_size(enum pki_hash h);
+/* md (pki_hash_size(h) bytes) = H(data). */
+enum dv_rc	pki_digest(enum pki_hash h, const void *data, size_t len,
+		    uint8_t *md);
+/* md (pki_hash_size(h) bytes) = HMAC_H(key, a || b); b may be NULL. */
+enum dv_rc	pki_hmac(enum pki_hash h, const void *key, size_t keylen,
+		    const void *a, size_t alen, const void *b, size_t blen,
+		    uint8_t *md);
+
+/*
+ * KDFa (TPM 2.0 Part 1 §11.4.9.2): out = the first ceil(bits/8) bytes of
+ * HMAC_H(key, BE32(i) || label || 0x00 || u || v || BE32(bits)) for
+ * i = 1, 2, ..., the unused high bits of out[0] cleared when bits % 8 != 0.
+ * label is a C string (its NUL is the 0x00); u, v may be NULL when empty.
+ * bits 1..8192.
+ */
+enum dv_rc	pki_tpm_kdfa(enum pki_hash h, const uint8_t *key,
+		    size_t keylen, const char *label, const uint8_t *u,
+		    size_t ulen, const uint8_t *v, size_t vlen, uint32_t bits,
+		    uint8_t *out);
+/* KDFe (Part 1 §11.4.9.3): H(BE32(i) || z || label || 0x00 || u || v),
+ * truncated and masked as pki_tpm_kdfa. */
+enum dv_rc	pki_tpm_kdfe(enum pki_hash h, const uint8_t *z, size_t zlen,
+		    const char *label, const uint8_t *u, size_t ulen,
+		    const uint8_t *v, size_t vlen, uint32_t bits, uint8_t *out);
+
+/* AES-CFB128 encryption (AES-128/192/256 by keylen 16/24/32) of len bytes
+ * with iv (16 bytes; NULL: zero IV, as TPM credential protection, Part 1
+ * §24.4), no padding: out has len bytes. */
+enum dv_rc	pki_aes_cfb_encrypt(const uint8_t *key, size_t keylen,
+		    const uint8_t *iv, const uint8_t *in, size_t len,
+		    uint8_t *out);
+
+/*
+ * RSAES-OAEP (RFC 8017 §7.1.1, MGF1 with the same hash h) of msg under the
+ * RSA public key k with label (its bytes as given: the TPM's "IDENTITY"
+ * label is 9 bytes with the NUL).  seed is the OAEP seed of
+ * pki_hash_size(h) bytes, NULL to draw it at random (the only production
+ * use; known-answer tests pass one).  *out is new, the modulus size.
+ */
+enum dv_rc	pki_rsa_oaep_encrypt(EVP_PKEY *k, enum pki_hash h,
+		    const uint8_t *label, size_t labellen, const uint8_t *msg,
+		    size_t msglen, const uint8_t *seed, uint8_t **out,
+		    size_t *outlen);
+
+/*
+ * One-pass ECDH with an ephemeral key on peer's curve (TPM 2.0 Part 1
+ * Annex C.6.1): d = priv (privlen bytes, big-endian, 1 <= d < order) or a
+ * random scalar when priv is NULL; writes z = x(d * peer), and qx, qy = the
+ * point d * G, each at full coordinate length *coordlen (32 for P-256;
+ * buffers of DV_TPM_MAX_ECC_BYTES).  DV_ERR_BAD_KEY for a peer that is not
+ * an EC key.  The scalar is wiped (rule 14).
+ */
+enum dv_rc	pki_ecdh_ephemeral(EVP_PKEY *peer, const uint8_t *priv,
+		    size_t privlen, uint8_t *z, uint8_t *qx, uint8_t *qy,
+		    size_t *coordlen);
+
+/* RSA public key from the modulus n (big-endian) and exponent e. */
+enum dv_rc	pki_key_from_rsa(const uint8_t *n, size_t nlen, uint64_t e,
+		    EVP_PKEY **out);
+/* EC public key on curve ("P-256", "P-384", "P-521") from the affine
+ * coordinates x, y (big-endian, leading zeros allowed).  DV_ERR_BAD_KEY if
+ * the point is not on the curve or the curve is unknown. */
+enum dv_rc	pki_key_from_ec(const char *curve, const uint8_t *x,
+		    size_t xlen, const uint8_t *y, size_t ylen,
+		    EVP_PKEY **out);
+/* Modulus (new, *nlen bytes without leading zeros) and exponent of an RSA
+ * key; DV_ERR_BAD_KEY for another key type. */
+enum dv_rc	pki_key_rsa_get(EVP_PKEY *k, uint8_t **n, size_t *nlen,
+		    uint64_t *e);
+/* Curve name ("P-256", "P-384", "P-521"; static) and the affine point of
+ * an EC key, x and y at full length *coordlen (buffers of
+ * DV_TPM_MAX_ECC_BYTES).  DV_ERR_BAD_KEY for another key or curve. */
+enum dv_rc	pki_key_ec_get(EVP_PKEY *k, const char **curve, uint8_t *x,
+		    uint8_t *y, size_t *coordlen);
+
+/* TPM signature schemes (TPM 2.0 Part 1 §30.2, Part 2 §11.2.1.5). */
+enum pki_tpm_sig {
+	PKI_TPM_SIG_RSASSA,	/* RSASSA-PKCS1-v1_5 */
+	PKI_TPM_SIG_RSAPSS,	/* RSASSA-PSS, MGF1 = h, any salt length */
+	PKI_TPM_SIG_ECDSA,	/* r, s as unsigned big-endian integers */
+	PKI_TPM_SIG__MAX
+};
+/*
+ * Verifies a TPM signature over data (hashed with h) under k: sig/siglen
+ * for the RSA schemes, r and s for ECDSA (the other pair unused, may be
+ * NULL).  DV_ERR_AK_SIGNATURE when it does not verify or the scheme does
+ * not fit the key.
+ */
+enum dv_rc	pki_tpm_verify(EVP_PKEY *k, enum pki_tpm_sig scheme,
+		    enum pki_hash h, const uint8_t *data, size_t len,
+		    const uint8_t *sig, size_t siglen, const uint8_t *r,
+		    size_t rlen, const uint8_t *s, size_t slen);
+
 #endif
