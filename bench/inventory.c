@@ -322,6 +322,7 @@ run_http(const struct opts *o)
 	long status = 0;
 	long long i, created = 0, rejected = 0;
 	double t = 0, t0;
+	CURLcode cc;
 	CURL *c = NULL;
 	int ret = 1;
 
@@ -348,8 +349,9 @@ run_http(const struct opts *o)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)rows.len);
 		t0 = now_s();
-		if (curl_easy_perform(c) != CURLE_OK) {
-			fprintf(stderr, "bench_inventory: POST failed\n");
+		if ((cc = curl_easy_perform(c)) != CURLE_OK) {
+			fprintf(stderr, "bench_inventory: POST failed: %s\n",
+			    curl_easy_strerror(cc));
 			goto out;
 		}
 		t += now_s() - t0;

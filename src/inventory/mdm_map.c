@@ -5,9 +5,10 @@
  * A mapping names where the device array is in a source document, how to
  * reach the next page, and for each device field a dotted path into one
  * source device.  The source is untrusted: paths are bounded
- * (DV_MAX_MDM_PATH_DEPTH), only non-empty printable strings up to
- * DV_MAX_NAME bytes are taken, and a device without a name or without any
- * identifier is skipped and counted, never guessed.
+ * (DV_MAX_MDM_PATH_DEPTH), only non-empty printable strings within the
+ * inventory's bounds are taken (DV_INV_MAX_FIELD, DV_INV_MAX_TAG; PEM for
+ * an EK), and a device without a name or without any identifier is
+ * skipped and counted, never guessed.
  *
  * The built-in mappings follow the vendors' public API references:
  *
@@ -46,6 +47,8 @@ struct fexpr {
 	char		*cval;		/* owned: F_CONST value */
 	json_t		*map;		/* owned: {from: to} or NULL */
 	char		*dflt;		/* owned: when map has no entry */
+	size_t		 max;		/* longest value taken, bytes */
+	bool		 lines;		/* PEM: line breaks allowed */
 };
 
 /* The device fields a mapping may fill, in body order. */
@@ -161,19 +164,31 @@ inv_mdm_map_free(struct inv_mdm_map *m)
 	free(m);
 }
 
-/* A usable value: non-empty, bounded, printable (no control bytes; UTF-8
- * is already guaranteed by jansson). */
+/* A usable value: non-empty, at most max bytes (the inventory's bounds,
+ * so that a value it would refuse counts as absent here and a fallback can
+ * apply), no control bytes but line breaks in PEM (UTF-8 is already
+ * guaranteed by jansson). */
 static bool
-value_ok(const char *s, size_t len)
+value_ok(const char *s, size_t len, size_t max, bool lines)
 {
 	size_t i;
 
-	if (len == 0 || len > DV_MAX_NAME)
+	if (len == 0 || len > max)
 		return false;
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++) {
+		if (lines && (s[i] == '\n' || s[i] == '\r'))
+			continue;
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
+	}
 	return true;
+}
+
+static bool
+jvalue_ok(const json_t *v, size_t max, bool lines)
+{
+	return json_is_string(v) && value_ok(json_string_value(v),
+	    json_string_length(v), max, lines);
 }
 
 /* A path in a mapping: 1..DV_MAX_MDM_PATH_DEPTH non-empty components. */
@@ -255,7 +270,7 @@ load_paths(const json_t *j, struct fexpr *e)
 
 /* A {from: to} table whose values are usable strings. */
 static bool
-map_ok(const json_t *map)
+map_ok(const json_t *map, size_t max)
 {
 	const char *k;
 	json_t *v;
@@ -263,16 +278,17 @@ map_ok(const json_t *map)
 	if (!json_is_object(map))
 		return false;
 	json_object_foreach((json_t *)map, k, v) {
-		if (!json_is_string(v) ||
-		    !value_ok(json_string_value(v), json_string_length(v)))
+		if (!jvalue_ok(v, max, false))
 			return false;
 	}
 	return true;
 }
 
-/* Parses one FIELD expression (see inv.h). */
+/* Parses one FIELD expression (see inv.h) whose values are at most max
+ * bytes (lines: PEM). */
 static enum dv_rc
-load_fexpr(const json_t *j, const json_t *map, struct fexpr **out)
+load_fexpr(const json_t *j, const json_t *map, size_t max, bool lines,
+    struct fexpr **out)
 {
 	struct fexpr *e = xcalloc(1, sizeof(*e));
 	const json_t *v;
@@ -280,10 +296,11 @@ load_fexpr(const json_t *j, const json_t *map, struct fexpr **out)
 
 	*out = NULL;
 	e->kind = F_PATH;
+	e->max = max;
+	e->lines = lines;
 	if (json_is_object(j) && json_object_get(j, "const") != NULL) {
 		v = json_object_get(j, "const");
-		if (json_object_size(j) != 1 || !json_is_string(v) ||
-		    !value_ok(json_string_value(v), json_string_length(v)))
+		if (json_object_size(j) != 1 || !jvalue_ok(v, max, lines))
 			goto err;
 		e->kind = F_CONST;
 		e->cval = xstrdup(json_string_value(v));
@@ -299,14 +316,12 @@ load_fexpr(const json_t *j, const json_t *map, struct fexpr **out)
 		if (load_paths(json_object_get(j, "path"), e) != DV_OK)
 			goto err;
 		if ((v = json_object_get(j, "map")) != NULL) {
-			if (!map_ok(v))
+			if (!map_ok(v, max))
 				goto err;
 			map = v;
 		}
 		if ((v = json_object_get(j, "default")) != NULL) {
-			if (!json_is_string(v) ||
-			    !value_ok(json_string_value(v),
-			    json_string_length(v)))
+			if (!jvalue_ok(v, max, false))
 				goto err;
 			e->dflt = xstrdup(json_string_value(v));
 		}
@@ -333,8 +348,7 @@ fexpr_eval(const struct fexpr *e, const json_t *d)
 		return e->cval;
 	for (i = 0; i < e->npaths; i++) {
 		v = path_get(d, e->paths[i]);
-		if (json_is_string(v) &&
-		    value_ok(json_string_value(v), json_string_length(v))) {
+		if (jvalue_ok(v, e->max, e->lines)) {
 			s = json_string_value(v);
 			break;
 		}
@@ -406,6 +420,7 @@ load_fields(struct inv_mdm_map *m, const json_t *fields, const json_t *os_map,
 	const json_t *v, *t;
 	const char *k;
 	size_t i;
+	bool pem;
 	int f;
 
 	if (!json_is_object(fields)) {
@@ -418,8 +433,8 @@ load_fields(struct inv_mdm_map *m, const json_t *fields, const json_t *os_map,
 			    json_array_size(v) > DV_MAX_MDM_TAGS)
 				goto bad;
 			json_array_foreach(v, i, t) {
-				if (load_fexpr(t, NULL, &m->tags[m->ntags])
-				    != DV_OK)
+				if (load_fexpr(t, NULL, DV_INV_MAX_TAG, false,
+				    &m->tags[m->ntags]) != DV_OK)
 					goto bad;
 				m->ntags++;
 			}
@@ -430,8 +445,10 @@ load_fields(struct inv_mdm_map *m, const json_t *fields, const json_t *os_map,
 				break;
 		if (f == MF__MAX || m->f[f] != NULL)
 			goto bad;
-		if (load_fexpr(v, f == MF_OS ? os_map : NULL, &m->f[f]) !=
-		    DV_OK)
+		/* an EK or EK certificate may be PEM */
+		pem = f == MF_EK || f == MF_EK_CERT;
+		if (load_fexpr(v, f == MF_OS ? os_map : NULL, pem ? DV_MAX_PEM :
+		    DV_INV_MAX_FIELD, pem, &m->f[f]) != DV_OK)
 			goto bad;
 	}
 	if (m->f[MF_NAME] == NULL) {
@@ -480,7 +497,7 @@ load_object(const json_t *spec, struct inv_mdm_map **out, char **detail)
 		goto err;
 	}
 	os_map = json_object_get(spec, "osMap");
-	if (os_map != NULL && !map_ok(os_map)) {
+	if (os_map != NULL && !map_ok(os_map, DV_INV_MAX_FIELD)) {
 		*detail = xstrdup("mapping: \"osMap\" must map strings to "
 		    "strings");
 		goto err;

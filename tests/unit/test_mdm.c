@@ -223,6 +223,10 @@ test_custom(void **state)
 	    " \"primary\": {\"user\": {\"email\": \"ops@example.com\"}}},"
 	    "{\"hostname\": \"db-2\", \"hardware_serial\": \"VM-0002\","
 	    " \"platform\": \"plan9\", \"env\": \"qa\", \"team\": \"fleet\"},"
+	    "{\"hostname\": \"pem-3\", \"tpm\": {\"ek\": "
+	    "\"-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----"
+	    "\\n\"}, \"team\": \"a-tag-of-sixty-five-bytes-is-one-more-than-"
+	    "the-inventory-takes-xy\"},"
 	    "{\"hostname\": \"ghost\"}"
 	    "]}, \"meta\": {\"next\": {\"url\": "
 	    "\"https://fleet.example/p2\"}}}", 0, NULL);
@@ -238,7 +242,13 @@ test_custom(void **state)
 	    " \"source\": \"mdm:fleet\","
 	    " \"identifiers\": [{\"type\": \"serial\","
 	    "  \"value\": \"VM-0002\"}],"
-	    " \"tags\": [\"fleet\", \"non-prod\"]}]", 0, NULL);
+	    " \"tags\": [\"fleet\", \"non-prod\"]},"
+	    "{\"name\": \"pem-3\", \"kind\": \"server\","
+	    " \"source\": \"mdm:fleet\","
+	    " \"identifiers\": [{\"type\": \"ek\", \"value\": "
+	    "  \"-----BEGIN PUBLIC KEY-----\\nMFkw\\n-----END PUBLIC KEY-----"
+	    "\\n\"}],"
+	    " \"tags\": [\"fleet\"]}]", 0, NULL);
 	json_t *devs = json_array();
 	size_t skipped = 0;
 	char *next = NULL;
@@ -414,13 +424,14 @@ static void
 test_hostile_types(void **state)
 {
 	struct inv_mdm_map *m = load("\"intune\"");
-	char *long_name = xcalloc(1, DV_MAX_NAME + 2);
+	char *long_name = xcalloc(1, DV_INV_MAX_FIELD + 2);
 	json_t *doc, *devs = json_array(), *want;
 	size_t skipped = 0;
 	char *next = NULL;
 
 	(void)state;
-	memset(long_name, 'n', DV_MAX_NAME + 1);
+	/* one byte beyond what the inventory takes */
+	memset(long_name, 'n', DV_INV_MAX_FIELD + 1);
 	doc = json_pack("{s:[iss{s:i,s:i}{s:s,s:b}{s:s,s:{}}{s:s,s:[s]}"
 	    "{s:s,s:n}{s:s,s:s}{s:s,s:s}{s:s,s:s}"
 	    "{s:s,s:s,s:i,s:b,s:[],s:s}], s:i}",
@@ -466,6 +477,73 @@ test_hostile_types(void **state)
 	json_decref(doc);
 	json_decref(devs);
 	inv_mdm_map_free(m);
+}
+
+/*
+ * The fuzz corpus as a regression test with golden results (rule 28):
+ * each seed through a mapping gives exactly these counts.
+ */
+static void
+test_corpus_golden(void **state)
+{
+	static const struct {
+		const char	*file;
+		const char	*map;
+		enum dv_rc	 rc;
+		size_t		 devices;
+		size_t		 skipped;
+		bool		 next;
+	} golden[] = {
+		{ "jamf_computers_inventory", "\"jamf\"", DV_OK, 6, 0, false },
+		{ "intune_page1", "\"intune\"", DV_OK, 2, 1, true },
+		{ "intune_page2", "\"intune\"", DV_OK, 2, 0, false },
+		{ "webhook_jamf_upsert", "\"jamf\"", DV_ERR_MALFORMED, 0, 0,
+		    false },
+		{ "hostile_types", "\"intune\"", DV_OK, 0, 9, false },
+		{ "hostile_dotted_keys", "\"intune\"", DV_OK, 1, 0, true },
+		{ "hostile_dup_keys", "\"intune\"", DV_ERR_MALFORMED, 0, 0,
+		    false },
+		{ "hostile_deep_nesting", "\"intune\"", DV_ERR_MALFORMED, 0, 0,
+		    false },
+		{ "hostile_long_values", "\"intune\"", DV_OK, 0, 1, false },
+		{ "custom_fleet", "\"jamf\"", DV_ERR_MALFORMED, 0, 0, false },
+	};
+	struct inv_mdm_map *m;
+	json_t *doc, *devs;
+	uint8_t *data;
+	size_t i, len, skipped;
+	char *path, *next;
+	enum dv_rc rc;
+
+	(void)state;
+	for (i = 0; i < sizeof(golden) / sizeof(golden[0]); i++) {
+		path = xasprintf("%s/fuzz/corpus/mdm_map/%s", srcdir,
+		    golden[i].file);
+		assert_int_equal(file_read(path, DV_MAX_MDM_PAGE_BYTES, &data,
+		    &len), DV_OK);
+		free(path);
+		m = load(golden[i].map);
+		devs = json_array();
+		skipped = 0;
+		next = NULL;
+		/* as the sync thread: strict parse, then the mapping */
+		rc = json_parse_strict(data, len, DV_MAX_MDM_PAGE_BYTES, &doc);
+		if (rc == DV_OK) {
+			rc = inv_mdm_map_doc(m, "corpus", doc, GRAPH_URL, 0,
+			    devs, &skipped, &next);
+			json_decref(doc);
+		}
+		if (rc != golden[i].rc || json_array_size(devs) !=
+		    golden[i].devices || skipped != golden[i].skipped ||
+		    (next != NULL) != golden[i].next)
+			fail_msg("%s: rc %d, %zu devices, %zu skipped, next %s",
+			    golden[i].file, rc, json_array_size(devs), skipped,
+			    next != NULL ? next : "none");
+		free(next);
+		json_decref(devs);
+		inv_mdm_map_free(m);
+		free(data);
+	}
 }
 
 /* RFC 4231 §4.3 (test case 2) and the constant-time comparison. */
@@ -781,6 +859,7 @@ main(void)
 		cmocka_unit_test(test_hostile_deep),
 		cmocka_unit_test(test_hostile_huge),
 		cmocka_unit_test(test_hostile_types),
+		cmocka_unit_test(test_corpus_golden),
 		cmocka_unit_test(test_hmac),
 		cmocka_unit_test_setup_teardown(test_config, hook_setup,
 		    hook_teardown),
