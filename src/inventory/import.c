@@ -428,7 +428,8 @@ csv_count(const uint8_t *p, size_t len)
 		else if (p[i] == '\n' && !q)
 			n++;
 	}
-	return n + 1;
+	/* the last record needs no line end */
+	return len > 0 && p[len - 1] != '\n' ? n + 1 : n;
 }
 
 static enum dv_rc
@@ -495,7 +496,7 @@ lines_count(const uint8_t *p, size_t len)
 	for (i = 0; i < len; i++)
 		if (p[i] == '\n')
 			n++;
-	return n + 1;
+	return len > 0 && p[len - 1] != '\n' ? n + 1 : n;
 }
 
 static bool

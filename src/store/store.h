@@ -194,10 +194,12 @@ void		store_device_clear(struct store_device *);
 void		store_devices_free(struct store_device *, size_t n);
 
 /* Inserts d (and its tags); DV_ERR_EXISTS if the id is taken. */
-enum dv_rc	store_dev_insert(struct store_tx *, const struct store_device *);
+enum dv_rc	store_dev_insert(struct store_tx *,
+		    const struct store_device *);
 /* Rewrites every column of d but id, team, created_at (and its tags);
  * DV_ERR_NOT_FOUND if absent. */
-enum dv_rc	store_dev_update(struct store_tx *, const struct store_device *);
+enum dv_rc	store_dev_update(struct store_tx *,
+		    const struct store_device *);
 enum dv_rc	store_dev_get(struct store_tx *, const char *team,
 		    const char *id, struct store_device *out);
 /* Sets last_seen_at, and status "active" when "approved". */
@@ -257,9 +259,9 @@ enum dv_rc	store_dev_collections(struct store_tx *, const char *team,
 
 /* Revokes (reason_code, reason, at) every certificate of device_id not yet
  * revoked; *revoked is a new JSON array of {"authority","serial"}. */
-enum dv_rc	store_dev_certs_revoke(struct store_tx *, const char *device_id,
-		    int reason_code, const char *reason, time_t at,
-		    json_t **revoked);
+enum dv_rc	store_dev_certs_revoke(struct store_tx *,
+		    const char *device_id, int reason_code, const char *reason,
+		    time_t at, json_t **revoked);
 
 struct store_collection {
 	char		*team;
