@@ -730,13 +730,14 @@ inv_dev_upsert(struct store_tx *tx, const char *team,
 			goto out;
 		json_array_append_new(changed, json_string("identifiers"));
 	}
-	if (json_array_size(changed) > 0 || mark != NULL) {
-		if (json_array_size(changed) > 0)
-			d.updated_at = dv_now();
+	if (json_array_size(changed) > 0) {
+		d.updated_at = dv_now();
 		d.sync_mark = mark != NULL ? xstrdup(mark) : NULL;
 		if ((rc = store_dev_update(tx, &d)) != DV_OK)
 			goto out;
-	}
+	} else if (mark != NULL &&
+	    (rc = store_dev_mark(tx, team, d.id, mark)) != DV_OK)
+		goto out;
 	if (json_array_size(changed) > 0) {
 		audit = json_pack("{s:O,s:o}", "changed", changed,
 		    "identifiers", ident_values(fresh, nfresh));

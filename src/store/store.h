@@ -205,6 +205,9 @@ enum dv_rc	store_dev_get(struct store_tx *, const char *team,
 /* Sets last_seen_at, and status "active" when "approved". */
 enum dv_rc	store_dev_seen(struct store_tx *, const char *team,
 		    const char *id, time_t when);
+/* Sets only the sync_mark of a device (an MDM sync saw it unchanged). */
+enum dv_rc	store_dev_mark(struct store_tx *, const char *team,
+		    const char *id, const char *mark);
 /* On a full MDM sync: marks missing every device of team and source whose
  * sync_mark differs from mark; *ids is a new JSON array of their ids. */
 enum dv_rc	store_dev_mark_missing(struct store_tx *, const char *team,

@@ -27,6 +27,7 @@ enum inv_q {
 	INV_Q_DEV_GET,
 	INV_Q_DEV_SEEN,
 	INV_Q_DEV_MISSING,
+	INV_Q_DEV_MARK,
 	INV_Q_TAG_DEL,
 	INV_Q_TAG_INS,
 	INV_Q_ID_INS,
@@ -108,6 +109,9 @@ static const char *const inv_sql[INV_Q__MAX] = {
 	    "UPDATE devices SET missing = 1, updated_at = $4 "
 	    "WHERE team = $1 AND source = $2 AND missing = 0 "
 	    "AND (sync_mark IS NULL OR sync_mark <> $3) RETURNING id",
+	[INV_Q_DEV_MARK] =
+	    "UPDATE devices SET sync_mark = $3 WHERE team = $1 AND id = $2 "
+	    "RETURNING id",
 	[INV_Q_TAG_DEL] = "DELETE FROM device_tags WHERE device_id = $1",
 	[INV_Q_TAG_INS] =
 	    "INSERT INTO device_tags (team, device_id, tag) "
@@ -283,16 +287,17 @@ dev_row(struct store_tx *tx, struct store_stmt *st, struct store_device *d)
 	d->last_seen_at = (time_t)drv->col_int64(st, 14);
 }
 
-/* Rewrites the device_tags rows of d from its JSON tags text. */
+/* Rewrites the device_tags rows of d from its JSON tags text (a new
+ * device has none to delete). */
 static enum dv_rc
-dev_tags_write(struct store_tx *tx, const struct store_device *d)
+dev_tags_write(struct store_tx *tx, const struct store_device *d, bool fresh)
 {
 	json_t *tags, *t;
-	enum dv_rc rc;
+	enum dv_rc rc = DV_OK;
 	size_t i;
 
-	if ((rc = store_step_rc(RUN(tx, INV_Q_TAG_DEL, NULL, "t", d->id),
-	    DV_ERR_STORE, "device_tags", d->id)) != DV_OK)
+	if (!fresh && (rc = store_step_rc(RUN(tx, INV_Q_TAG_DEL, NULL, "t",
+	    d->id), DV_ERR_STORE, "device_tags", d->id)) != DV_OK)
 		return rc;
 	tags = json_loads(d->tags, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_array(tags)) {
@@ -329,7 +334,7 @@ store_dev_insert(struct store_tx *tx, const struct store_device *d)
 	    "device", d->id);
 	if (rc != DV_OK)
 		return rc;
-	return dev_tags_write(tx, d);
+	return dev_tags_write(tx, d, true);
 }
 
 enum dv_rc
@@ -347,7 +352,7 @@ store_dev_update(struct store_tx *tx, const struct store_device *d)
 	    (int64_t)d->updated_at, (int64_t)d->last_seen_at);
 	if ((rc = returning_one(tx, r, &st, "device")) != DV_OK)
 		return rc;
-	return dev_tags_write(tx, d);
+	return dev_tags_write(tx, d, false);
 }
 
 enum dv_rc
@@ -378,6 +383,18 @@ store_dev_seen(struct store_tx *tx, const char *team, const char *id,
 		return DV_ERR_INTERNAL;
 	return returning_one(tx, RUN(tx, INV_Q_DEV_SEEN, &st, "tti", team,
 	    id, (int64_t)when), &st, "device");
+}
+
+enum dv_rc
+store_dev_mark(struct store_tx *tx, const char *team, const char *id,
+    const char *mark)
+{
+	struct store_stmt *st;
+
+	if (!writer(tx, "devices"))
+		return DV_ERR_INTERNAL;
+	return returning_one(tx, RUN(tx, INV_Q_DEV_MARK, &st, "ttt", team,
+	    id, mark), &st, "device");
 }
 
 enum dv_rc

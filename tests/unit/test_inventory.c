@@ -913,6 +913,18 @@ test_import_jsonl(void **state)
 	json_decref(rep);
 	free(jsonl);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM devices"), 2);
+	/* one row over the limit is refused before anything is written */
+	jsonl = xmalloc(DV_INV_MAX_IMPORT_ROWS + 1);
+	memset(jsonl, '\n', DV_INV_MAX_IMPORT_ROWS + 1);
+	assert_int_equal(inv_import(f->inv, TEAM, "jsonl", (uint8_t *)jsonl,
+	    DV_INV_MAX_IMPORT_ROWS + 1, false, &actor, &rep),
+	    DV_ERR_TOO_LARGE);
+	assert_null(rep);
+	assert_int_equal(inv_import(f->inv, TEAM, "jsonl", (uint8_t *)jsonl,
+	    DV_INV_MAX_IMPORT_ROWS, false, &actor, &rep), DV_OK);
+	assert_int_equal(rep_n(rep, "rejected"), 0);
+	json_decref(rep);
+	free(jsonl);
 }
 
 /* ---- MDM apply ------------------------------------------------------ */
