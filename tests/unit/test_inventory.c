@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -1261,12 +1262,80 @@ test_audit(void **state)
 	json_decref(v);
 }
 
+/*
+ * The ekcert fuzz corpus as a regression test with golden output (rule
+ * 28): each seed parsed as an EK certificate (DER for *.der, else PEM) and
+ * as an EK public key, one line per seed, compared with
+ * fuzz/corpus/ekcert.golden.
+ */
+static void
+test_ekcert_corpus_golden(void **state)
+{
+	const char *src = getenv("DEVID_SRC");
+	struct dirent **names = NULL;
+	struct pki_ek_cert c;
+	struct buf out = { 0 };
+	char dir[512], path[1024], *line, *urn;
+	uint8_t *data, *golden;
+	size_t len, glen;
+	bool der;
+	int n, i;
+	enum dv_rc rc, krc;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/fuzz/corpus/ekcert",
+	    src != NULL ? src : "/work/main");
+	n = scandir(dir, &names, NULL, alphasort);
+	assert_true(n > 2);
+	for (i = 0; i < n; i++) {
+		if (names[i]->d_name[0] == '.') {
+			free(names[i]);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
+		assert_int_equal(file_read(path, 1 << 20, &data, &len), DV_OK);
+		der = strstr(names[i]->d_name, ".der") != NULL;
+		rc = pki_ek_cert_parse(data, len, der, &c);
+		urn = NULL;
+		krc = pki_ek_pub_urn(data, len, der, &urn);
+		line = xasprintf("%s cert=%s key=%s %s %s %s %s\n",
+		    names[i]->d_name, rc == DV_OK ? "ok" :
+		    dv_rc_info(rc)->name, krc == DV_OK ? "ok" :
+		    dv_rc_info(krc)->name, rc == DV_OK ? c.urn : urn != NULL ?
+		    urn : "-", rc == DV_OK && c.manufacturer != NULL ?
+		    c.manufacturer : "-", rc == DV_OK && c.model != NULL ?
+		    c.model : "-", rc == DV_OK && c.version != NULL ?
+		    c.version : "-");
+		buf_append(&out, line, strlen(line));
+		free(line);
+		free(urn);
+		if (rc == DV_OK)
+			pki_ek_cert_clear(&c);
+		free(data);
+		free(names[i]);
+	}
+	free(names);
+	buf_append(&out, "", 1);
+	snprintf(path, sizeof(path), "%s/fuzz/corpus/ekcert.golden",
+	    src != NULL ? src : "/work/main");
+	if (getenv("DEVID_GOLDEN_WRITE") != NULL)
+		assert_int_equal(file_write(path, out.data, out.len - 1, 0644),
+		    DV_OK);
+	assert_int_equal(file_read(path, 1 << 20, &golden, &glen), DV_OK);
+	if (strcmp((char *)golden, (char *)out.data) != 0)
+		fprintf(stderr, "got:\n%s", (char *)out.data);
+	assert_string_equal((char *)golden, (char *)out.data);
+	free(golden);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ek_urn_known_answer),
 		cmocka_unit_test(test_ek_cert_parse),
+		cmocka_unit_test(test_ekcert_corpus_golden),
 		cmocka_unit_test_setup_teardown(test_add_identifier_types,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_refusals, setup,
