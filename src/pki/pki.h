@@ -490,7 +490,7 @@ enum dv_rc	pki_hmac(enum pki_hash h, const void *key, size_t keylen,
  * HMAC_H(key, BE32(i) || label || 0x00 || u || v || BE32(bits)) for
  * i = 1, 2, ..., the unused high bits of out[0] cleared when bits % 8 != 0.
  * label is a C string (its NUL is the 0x00); u, v may be NULL when empty.
- * bits 1..8192.
+ * bits 0..8192 (0: nothing is written).
  */
 enum dv_rc	pki_tpm_kdfa(enum pki_hash h, const uint8_t *key,
 		    size_t keylen, const char *label, const uint8_t *u,
@@ -543,12 +543,14 @@ enum dv_rc	pki_key_from_ec(const char *curve, const uint8_t *x,
 		    size_t xlen, const uint8_t *y, size_t ylen,
 		    EVP_PKEY **out);
 /* Modulus (new, *nlen bytes without leading zeros) and exponent of an RSA
- * key; DV_ERR_BAD_KEY for another key type. */
+ * key; DV_ERR_BAD_KEY for another key type (logged at LOG_DEBUG only, so
+ * that a caller may try pki_key_ec_get next). */
 enum dv_rc	pki_key_rsa_get(EVP_PKEY *k, uint8_t **n, size_t *nlen,
 		    uint64_t *e);
 /* Curve name ("P-256", "P-384", "P-521"; static) and the affine point of
  * an EC key, x and y at full length *coordlen (buffers of
- * DV_TPM_MAX_ECC_BYTES).  DV_ERR_BAD_KEY for another key or curve. */
+ * DV_TPM_MAX_ECC_BYTES).  DV_ERR_BAD_KEY for another key (LOG_DEBUG) or
+ * curve. */
 enum dv_rc	pki_key_ec_get(EVP_PKEY *k, const char **curve, uint8_t *x,
 		    uint8_t *y, size_t *coordlen);
 

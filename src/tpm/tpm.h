@@ -88,6 +88,14 @@
 #define TPM_ST_ATTEST_QUOTE	0x8018
 #define TPM_ST_ATTEST_CREATION	0x801A
 
+/*
+ * Call once at start-up, before threads: silences tss2-mu's own stderr
+ * logging (sets TSS2_LOG=marshal+none unless TSS2_LOG is already set), which
+ * would otherwise print a WARNING line for some hostile inputs; every
+ * decoding failure is logged by this module itself (rule 9).
+ */
+void		tpm_init(void);
+
 /* ---- TPMT_PUBLIC -------------------------------------------------- */
 
 /*
@@ -103,16 +111,17 @@ struct tpm_public {
 	uint16_t	 sym_alg;	/* TPM_ALG_AES or TPM_ALG_NULL */
 	uint16_t	 sym_bits;	/* 0 when sym_alg is NULL */
 	uint16_t	 sym_mode;	/* TPM_ALG_CFB ...; 0 when NULL */
-	uint16_t	 scheme;	/* RSASSA, RSAPSS, OAEP, ECDSA, NULL ... */
+	uint16_t	 scheme;	/* RSASSA, RSAPSS, OAEP, ECDSA, NULL */
 	uint16_t	 scheme_hash;	/* 0 when scheme is NULL */
 	uint16_t	 rsa_bits;	/* RSA: keyBits; 0 for ECC */
-	uint32_t	 rsa_exponent;	/* RSA: 65537 when the field is 0 */
+	uint32_t	 rsa_exponent;	/* RSA; 65537 for a 0 field */
 	uint16_t	 curve;		/* ECC: TPM_ECC_*; 0 for RSA */
-	uint8_t		*unique;	/* owned: RSA modulus or ECC x || y */
-	size_t		 uniquelen;	/* ECC: x and y have xlen bytes each */
-	size_t		 xlen;		/* ECC: bytes of x (= of y); 0 for RSA */
-	uint8_t		*raw;		/* owned: the TPMT_PUBLIC bytes, NULL
-					   for one made by tpm_ek_from_spki */
+	uint8_t		*unique;	/* owned: RSA modulus / ECC x || y */
+	size_t		 uniquelen;
+	size_t		 xlen;		/* ECC: bytes of x (y: the rest
+					   uniquelen - xlen); 0 for RSA */
+	uint8_t		*raw;		/* owned: TPMT_PUBLIC bytes; NULL
+					   when made by tpm_ek_from_spki */
 	size_t		 rawlen;
 };
 
@@ -170,7 +179,7 @@ struct tpm_bytes {
  * is decoded but not kept (name, digest, qualified_name are empty).
  */
 struct tpm_attest {
-	uint32_t	 magic;		/* TPM_GENERATED_VALUE from a TPM */
+	uint32_t	 magic;		/* TPM_GENERATED_VALUE if by TPM */
 	uint16_t	 type;		/* TPM_ST_ATTEST_* */
 	struct tpm_bytes qualified_signer;
 	struct tpm_bytes extra_data;	/* TPM2B_DATA: qualifyingData */
@@ -249,7 +258,7 @@ struct tpm_ak {
 					   objectName: the MakeCredential
 					   name (spec §4 end) */
 	size_t		 namelen;
-	uint8_t		*spki;		/* owned: SPKI DER of the AK key */
+	uint8_t		*spki;		/* owned: SPKI DER of the AK */
 	size_t		 spkilen;
 };
 
@@ -275,7 +284,8 @@ struct tpm_ak {
  * Sizes over DV_TPM_MAX_* are DV_ERR_TOO_LARGE.  On success *out is new
  * (tpm_ak_free); on failure it is NULL.
  */
-enum dv_rc	tpm_ak_check(const struct tpm_ak_params *, struct tpm_ak **out);
+enum dv_rc	tpm_ak_check(const struct tpm_ak_params *,
+		    struct tpm_ak **out);
 void		tpm_ak_free(struct tpm_ak *);
 
 /* ---- EK and MakeCredential (spec §5) ------------------------------ */
