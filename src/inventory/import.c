@@ -6,7 +6,7 @@
  * Rows are parsed and checked (EK keys and certificates decoded) in the
  * caller's thread; only the checked rows go to the committer, which runs
  * a chunk as one operation of the group commit: one fsync per chunk, and
- * the committer is held only for the SQL of a thousand rows.
+ * the committer is held only for the SQL of one chunk (limits.h).
  *
  * CSV is RFC 4180 read by hand (no Debian C CSV library in our list):
  * fields separated by ',', records by LF or CRLF, a field in double quotes
