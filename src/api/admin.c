@@ -8,11 +8,12 @@
  * before any handler runs, so a handler never sees an unauthorized call.
  * Handlers parse the query or body, call src/inventory and render.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
 
 #include "inventory/inv.h"
 
@@ -252,14 +253,71 @@ import_format(struct http_req *q)
 	return NULL;
 }
 
+/*
+ * An import runs on a thread of its own, not on the worker's event loop:
+ * tens of thousands of rows take seconds, and meanwhile the worker keeps
+ * serving its other connections (DESIGN §6: one thread never blocks
+ * another).  The request is deferred and resumed on its worker to reply.
+ * At most API_IMPORTS_MAX run at once; more get 503 with Retry-After.
+ */
+#define API_IMPORTS_MAX	2
+
+static atomic_int imports_running;
+
+struct import_job {
+	struct http_req	*q;		/* borrowed until the reply */
+	struct inv	*inv;		/* borrowed */
+	char		*team;		/* owned */
+	const char	*fmt;		/* static */
+	bool		 verbose;
+	char		*who;		/* owned */
+	const uint8_t	*body;		/* borrowed from q */
+	size_t		 len;
+	json_t		*report;	/* owned */
+	enum dv_rc	 rc;
+};
+
+static void
+import_reply(struct http_req *q, void *arg)
+{
+	struct import_job *j = arg;
+
+	if (j->rc != DV_OK)
+		reply_rc(q, j->rc, NULL, "the import was refused");
+	else {
+		http_reply_json(q, 200, j->report);
+		j->report = NULL;
+	}
+	json_decref(j->report);
+	free(j->team);
+	free(j->who);
+	free(j);
+	atomic_fetch_sub(&imports_running, 1);
+}
+
+static void *
+import_run(void *arg)
+{
+	struct import_job *j = arg;
+	struct inv_actor actor;
+
+	actor.who = j->who;
+	actor.request_id = http_req_id(j->q);
+	j->rc = inv_import(j->inv, j->team, j->fmt, j->body, j->len,
+	    j->verbose, &actor, &j->report);
+	http_req_resume(j->q, import_reply, j);
+	return NULL;
+}
+
 static void
 devices_import(struct http_req *q, const struct api_admin_call *c)
 {
 	const char *fmt = import_format(q), *v;
+	struct import_job *j;
 	const uint8_t *b;
-	json_t *report = NULL;
+	pthread_attr_t attr;
+	pthread_t th;
 	size_t len;
-	bool verbose;
 	enum dv_rc rc;
 
 	if (fmt == NULL) {
@@ -276,15 +334,35 @@ devices_import(struct http_req *q, const struct api_admin_call *c)
 		http_reply_problem(q, DV_ERR_MALFORMED, "the import is empty");
 		return;
 	}
+	if (atomic_fetch_add(&imports_running, 1) >= API_IMPORTS_MAX) {
+		atomic_fetch_sub(&imports_running, 1);
+		http_reply_header(q, "Retry-After", "5");
+		http_reply_problem(q, DV_ERR_UNAVAILABLE, "other imports are "
+		    "running; retry shortly");
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->q = q;
+	j->inv = c->inv;
+	j->team = xstrdup(c->team);
+	j->fmt = fmt;
 	v = http_req_query(q, "verbose");
-	verbose = http_req_has_query(q, "verbose") && (v == NULL ||
+	j->verbose = http_req_has_query(q, "verbose") && (v == NULL ||
 	    (strcmp(v, "false") != 0 && strcmp(v, "0") != 0));
-	rc = inv_import(c->inv, c->team, fmt, b, len, verbose, c->actor,
-	    &report);
-	if (rc != DV_OK)
-		reply_rc(q, rc, NULL, "the import was refused");
-	else
-		http_reply_json(q, 200, report);
+	j->who = xstrdup(c->actor->who != NULL ? c->actor->who : "");
+	j->body = b;
+	j->len = len;
+	http_req_defer(q);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &attr, import_run, j) != 0) {
+		/* no thread: run it here rather than fail the import */
+		log_msg(LOG_WARN, "admin.import.thread", NULL);
+		pthread_attr_destroy(&attr);
+		import_run(j);
+		return;
+	}
+	pthread_attr_destroy(&attr);
 }
 
 /* ---- collections ---------------------------------------------------- */
@@ -392,7 +470,7 @@ tokens_create(struct http_req *q, const struct api_admin_call *c)
 		http_reply_json(q, 201, meta);
 	}
 	if (secret != NULL)
-		OPENSSL_cleanse(secret, strlen(secret));
+		explicit_bzero(secret, strlen(secret));
 	free(secret);
 	free(detail);
 	json_decref(body);
