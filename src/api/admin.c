@@ -277,6 +277,12 @@ struct import_job {
 	enum dv_rc	 rc;
 };
 
+int
+api_jobs_running(void)
+{
+	return atomic_load(&imports_running);
+}
+
 static void
 import_reply(struct http_req *q, void *arg)
 {

@@ -56,6 +56,10 @@ struct api_route {
 /* The admin routes, read-only (static storage); *n is their number. */
 const struct api_route *api_admin_routes(size_t *n);
 
+/* Background jobs (imports) still running: the server waits for them
+ * before it stops its workers. */
+int	api_jobs_running(void);
+
 /* The version string served at /version. */
 #define DEVID_VERSION	"0.1.0"
 

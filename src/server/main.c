@@ -375,6 +375,9 @@ cmd_serve(int argc, char **argv)
 			last_gc = now;
 		}
 	}
+	/* let running imports finish and reply (at most a minute) */
+	for (c = 0; c < 600 && api_jobs_running() > 0; c++)
+		usleep(100 * 1000);
 	log_msg(LOG_INFO, "server.stop", NULL);
 	ret = 0;
 out:
