@@ -155,7 +155,7 @@ tpm_ak_check(const struct tpm_ak_params *p, struct tpm_ak **out)
 	}
 	ak = xcalloc(1, sizeof(*ak));
 	if ((rc = tpm_public_parse(p->public, p->publiclen, &ak->pub)) !=
-	    DV_OK || (rc = tpm_creation_data_check(p->create_data,
+	    DV_OK || (rc = tpm_creation_data_parse(p->create_data,
 	    p->create_datalen)) != DV_OK || (rc = tpm_attest_parse(
 	    p->create_attestation, p->create_attestationlen, &att)) != DV_OK)
 		goto err;

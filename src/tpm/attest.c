@@ -73,7 +73,7 @@ tpm_attest_parse(const uint8_t *data, size_t len, struct tpm_attest *out)
 }
 
 enum dv_rc
-tpm_creation_data_check(const uint8_t *data, size_t len)
+tpm_creation_data_parse(const uint8_t *data, size_t len)
 {
 	TPMS_CREATION_DATA cd;
 	size_t off = 0;

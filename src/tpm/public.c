@@ -213,7 +213,9 @@ tpm_public_spki(const struct tpm_public *p, uint8_t **der, size_t *len)
 	return rc;
 }
 
-/* TCG EK Credential Profile templates L-1/L-2 and H-3, H-4, H-6, H-7. */
+/* TCG EK Credential Profile templates L-1, L-2 (attributes 0x000300B2) and
+ * the high-range H-3, H-4, H-6, H-7 (0x000300F2: userWithAuth too, as
+ * swtpm's P-384 EK at 0x81010016). */
 static bool
 ek_template(struct tpm_public *p, unsigned bits)
 {
@@ -231,6 +233,7 @@ ek_template(struct tpm_public *p, unsigned bits)
 			return true;
 		}
 		if (bits == 3072 || bits == 4096) {
+			p->attributes |= TPMA_USER_WITH_AUTH;
 			p->name_alg = TPM_ALG_SHA384;
 			p->sym_bits = 256;
 			return true;
@@ -243,10 +246,12 @@ ek_template(struct tpm_public *p, unsigned bits)
 		p->sym_bits = 128;
 		return true;
 	case TPM_ECC_NIST_P384:
+		p->attributes |= TPMA_USER_WITH_AUTH;
 		p->name_alg = TPM_ALG_SHA384;
 		p->sym_bits = 256;
 		return true;
 	case TPM_ECC_NIST_P521:
+		p->attributes |= TPMA_USER_WITH_AUTH;
 		p->name_alg = TPM_ALG_SHA512;
 		p->sym_bits = 256;
 		return true;

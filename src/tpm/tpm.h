@@ -203,6 +203,14 @@ struct tpm_attest {
 enum dv_rc	tpm_attest_parse(const uint8_t *data, size_t len,
 		    struct tpm_attest *out);
 
+/*
+ * Decodes a TPMS_CREATION_DATA (spec §2.2 createData, no size prefix) with
+ * Tss2_MU_TPMS_CREATION_DATA_Unmarshal, every byte used.  Nothing of it is
+ * kept: only its hash matters (spec §4 step 5).  DV_ERR_TOO_LARGE over
+ * DV_TPM_MAX_CREATION_DATA, DV_ERR_TPM_STRUCT otherwise.
+ */
+enum dv_rc	tpm_creation_data_parse(const uint8_t *data, size_t len);
+
 /* A decoded TPMT_SIGNATURE.  Filled in place; nothing to free. */
 struct tpm_signature {
 	uint16_t	 sig_alg;	/* RSASSA, RSAPSS or ECDSA */
@@ -298,9 +306,13 @@ void		tpm_ak_free(struct tpm_ak *);
  *   RSA 3072, 4096  nameAlg SHA-384, AES-256-CFB   (templates H-6, H-7)
  *   ECC P-256       nameAlg SHA-256, AES-128-CFB
  *   ECC P-384       nameAlg SHA-384, AES-256-CFB   (template H-3)
+ *   ECC P-521       nameAlg SHA-512, AES-256-CFB   (template H-4)
  * attributes 0x000300B2 (restricted|decrypt|adminWithPolicy|
- * sensitiveDataOrigin|fixedParent|fixedTPM), scheme NULL.  raw is NULL:
- * such an object has no Name here.  *out is new (tpm_public_free).
+ * sensitiveDataOrigin|fixedParent|fixedTPM; the SHA-384/512 templates add
+ * userWithAuth: 0x000300F2), scheme NULL.  raw is NULL: such an object
+ * has no Name here (the authPolicy is not known).  Checked against swtpm's
+ * RSA-2048, P-256 and high-range P-384 EKs (tests/unit/test_tpm.c).
+ * *out is new (tpm_public_free).
  * DV_ERR_BAD_KEY for another key type or size (spec §2.6 step 2).
  */
 enum dv_rc	tpm_ek_from_spki(const uint8_t *der, size_t len,

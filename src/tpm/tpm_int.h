@@ -53,8 +53,4 @@ enum dv_rc	tpm_make_credential_fixed(const struct tpm_public *ek,
 		    size_t *credentiallen, uint8_t **encrypted_secret,
 		    size_t *encrypted_secretlen);
 
-/* The TPMS_CREATION_DATA decoder (spec §3): DV_OK if data is exactly one
- * such structure.  Nothing of it is kept: only its hash matters (§4). */
-enum dv_rc	tpm_creation_data_check(const uint8_t *data, size_t len);
-
 #endif

@@ -9,8 +9,11 @@
  *    P-256/P-384 EKs, and with the private keys of the labeled vectors;
  *  - the real-TPM AK parameters of shared/data/ak-params pass
  *    tpm_ak_check; negative variants fail with their codes, truncation at
- *    every offset and a trailing byte fail as DV_ERR_TPM_STRUCT.
- * The data directory is $DEVID_SHARED/data (CMake sets DEVID_SHARED).
+ *    every offset and a trailing byte fail as DV_ERR_TPM_STRUCT;
+ *  - AKs and EKs made on swtpm (kept as fuzz seeds): the AKs pass, the EK
+ *    template assumed for an SPKI equals swtpm's RSA, P-256 and P-384 EKs.
+ * The data directory is $DEVID_SHARED/data, the seeds $DEVID_SRC/fuzz
+ * (CMake sets both).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1012,6 +1015,109 @@ test_signature_parse(void **state)
 	ak_free(&ecc);
 }
 
+/* ---- swtpm objects of the fuzz corpora (rule 28 regression) ------------- */
+
+static uint8_t *
+corpus(const char *dir, const char *name, size_t *len)
+{
+	const char *src = getenv("DEVID_SRC");
+	uint8_t *b = NULL;
+	char *path;
+
+	path = xasprintf("%s/fuzz/corpus/%s/%s", src != NULL ? src : ".", dir,
+	    name);
+	if (file_read(path, 1 << 16, &b, len) != DV_OK)
+		fail_msg("%s", path);
+	free(path);
+	return b;
+}
+
+/* AKs made by tpm2_create + tpm2_certifycreation on swtpm 0.7.1 (spec
+ * §14.5 step 5): SHA-256 RSASSA and ECDSA signatures. */
+static void
+test_ak_swtpm(void **state)
+{
+	static const struct {
+		const char	*t;
+		const char	*name;
+	} v[] = {
+		{ "rsa2048", "000b184bf2e7602552e5d6412682b89820c6f1b3"
+		    "95af0b8acf26e11a63390fb7f3ca" },
+		{ "ecc256", "000b31d3c6c9360af04cd0fcd8f4107dbe45b6a7"
+		    "c817bf6b10245c084caa0aaa65ae" },
+	};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct akfile a;
+		struct tpm_ak_params p;
+		struct tpm_ak *ak = NULL;
+		char *f, *hex;
+
+		f = xasprintf("swtpm_%s_ak_public", v[i].t);
+		a.v[0] = corpus("tpm_public", f, &a.len[0]);
+		free(f);
+		f = xasprintf("swtpm_%s_create_data", v[i].t);
+		a.v[1] = corpus("tpm_attest", f, &a.len[1]);
+		free(f);
+		f = xasprintf("swtpm_%s_create_attestation", v[i].t);
+		a.v[2] = corpus("tpm_attest", f, &a.len[2]);
+		free(f);
+		f = xasprintf("swtpm_%s_create_signature", v[i].t);
+		a.v[3] = corpus("tpm_signature", f, &a.len[3]);
+		free(f);
+		a.name_hex = xstrdup(v[i].name);
+		ak_params(&a, &p);
+		assert_int_equal(tpm_ak_check(&p, &ak), DV_OK);
+		hex = hex_encode(ak->name, ak->namelen);
+		assert_string_equal(hex, v[i].name);
+		free(hex);
+		assert_int_equal(ak->pub->scheme_hash, TPM_ALG_SHA256);
+		tpm_ak_free(ak);
+		/* and a flipped signature byte fails */
+		assert_int_equal(ak_check_flip(&a, 3, a.len[3] - 2, 0x10),
+		    DV_ERR_AK_SIGNATURE);
+		ak_free(&a);
+	}
+}
+
+/* The EK template tpm_ek_from_spki assumes equals swtpm's real EKs
+ * (tpm2_createek -G rsa / ecc / ecc384) in everything MakeCredential
+ * uses, and in the attributes. */
+static void
+test_ek_template_swtpm(void **state)
+{
+	static const char *eks[] = { "swtpm_ek_rsa", "swtpm_ek_ecc",
+	    "swtpm_ek_ecc384" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		struct tpm_public *real = NULL, *tmpl = NULL;
+		uint8_t *b, *spki = NULL;
+		size_t len, spkilen;
+
+		b = corpus("tpm_public", eks[i], &len);
+		assert_int_equal(tpm_public_parse(b, len, &real), DV_OK);
+		assert_int_equal(tpm_public_spki(real, &spki, &spkilen), DV_OK);
+		assert_int_equal(tpm_ek_from_spki(spki, spkilen, &tmpl), DV_OK);
+		assert_int_equal(tmpl->type, real->type);
+		assert_int_equal(tmpl->name_alg, real->name_alg);
+		assert_int_equal(tmpl->attributes, real->attributes);
+		assert_int_equal(tmpl->sym_alg, real->sym_alg);
+		assert_int_equal(tmpl->sym_bits, real->sym_bits);
+		assert_int_equal(tmpl->sym_mode, real->sym_mode);
+		assert_int_equal(tmpl->scheme, real->scheme);
+		assert_int_equal(tmpl->curve, real->curve);
+		assert_int_equal(tmpl->uniquelen, real->uniquelen);
+		assert_memory_equal(tmpl->unique, real->unique,
+		    real->uniquelen);
+		tpm_public_free(real);
+		tpm_public_free(tmpl);
+		free(spki);
+		free(b);
+	}
+}
+
 int
 main(void)
 {
@@ -1028,6 +1134,8 @@ main(void)
 		cmocka_unit_test(test_ak_limits),
 		cmocka_unit_test(test_public),
 		cmocka_unit_test(test_signature_parse),
+		cmocka_unit_test(test_ak_swtpm),
+		cmocka_unit_test(test_ek_template_swtpm),
 	};
 
 	log_init(LOG__MAX, 2);
