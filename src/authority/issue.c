@@ -63,6 +63,7 @@ issue_fill(struct ca_issue *iss, const char *prov, const char *action)
 	iss->row.not_after = pki_cert_not_after(iss->cert);
 	iss->row.der = iss->der;
 	iss->row.derlen = iss->derlen;
+	iss->audit.team = iss->auth->team;
 	iss->audit.actor = iss->actor;
 	iss->audit.action = action;
 	iss->audit.object = iss->row.serial;

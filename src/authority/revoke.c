@@ -97,6 +97,7 @@ ca_revoke(struct ca_authority *a, const struct ca_revoke_req *r)
 		goto out;
 	}
 	memset(&audit, 0, sizeof(audit));
+	audit.team = a->team;
 	audit.actor = actor;
 	audit.action = "cert.revoke";
 	audit.object = serial;

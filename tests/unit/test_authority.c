@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "authority/ca.h"
+#include "inventory/inv.h"
 #include "jws/jws.h"
 
 struct fx {
@@ -181,6 +182,26 @@ test_sign_and_replay(void **state)
 	assert_int_equal(commit(f, again), DV_ERR_TOKEN_REUSED);
 	assert_int_equal(store_cert_get(f->ca->store, again->row.serial, &row),
 	    DV_ERR_NOT_FOUND);
+	/* the issuance is in the team's audit log */
+	{
+		json_t *page = NULL, *ev;
+		size_t i;
+		int found = 0;
+
+		assert_int_equal(inv_audit_list(f->ca->inv, "default", NULL,
+		    100, &page), DV_OK);
+		json_array_foreach(json_object_get(page, "events"), i, ev) {
+			const char *act = json_get_str(ev, "action");
+			const char *obj = json_get_str(ev, "object");
+
+			if (act != NULL && obj != NULL &&
+			    strcmp(act, "cert.issue") == 0 &&
+			    strcmp(obj, iss->row.serial) == 0)
+				found++;
+		}
+		assert_int_equal(found, 1);
+		json_decref(page);
+	}
 	ca_issue_free(again);
 	ca_issue_free(iss);
 	free(tok);
