@@ -313,7 +313,8 @@ void		tpm_ak_free(struct tpm_ak *);
  * has no Name here (the authPolicy is not known).  Checked against swtpm's
  * RSA-2048, P-256 and high-range P-384 EKs (tests/unit/test_tpm.c).
  * *out is new (tpm_public_free).
- * DV_ERR_BAD_KEY for another key type or size (spec §2.6 step 2).
+ * DV_ERR_BAD_KEY for an undecodable SPKI or another key type or size
+ * (spec §2.6 step 2), DV_ERR_TOO_LARGE over DV_MAX_DER.
  */
 enum dv_rc	tpm_ek_from_spki(const uint8_t *der, size_t len,
 		    struct tpm_public **out);
