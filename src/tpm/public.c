@@ -260,56 +260,59 @@ ek_template(struct tpm_public *p, unsigned bits)
 	}
 }
 
+/* Fills p from the EK key k: RSA 2048/3072/4096 with an odd 32-bit
+ * exponent, or ECC P-256/P-384/P-521, with its template's parameters. */
+static bool
+ek_fill(struct tpm_public *p, EVP_PKEY *k)
+{
+	uint8_t x[DV_TPM_MAX_ECC_BYTES], y[DV_TPM_MAX_ECC_BYTES];
+	const char *curve = NULL;
+	uint64_t e = 0;
+	size_t flen = 0;
+
+	if (pki_key_rsa_get(k, &p->unique, &p->uniquelen, &e) == DV_OK) {
+		p->type = TPM_ALG_RSA;
+		p->rsa_exponent = (uint32_t)e;
+		/* Part 2 §12.2.3.5: a 32-bit exponent; keyBits exact */
+		return e >= 3 && e <= UINT32_MAX && (e & 1) != 0 &&
+		    (p->unique[0] & 0x80) != 0 &&
+		    ek_template(p, (unsigned)p->uniquelen * 8);
+	}
+	if (pki_key_ec_get(k, &curve, x, y, &flen) != DV_OK)
+		return false;
+	p->type = TPM_ALG_ECC;
+	p->curve = strcmp(curve, "P-256") == 0 ? TPM_ECC_NIST_P256 :
+	    strcmp(curve, "P-384") == 0 ? TPM_ECC_NIST_P384 :
+	    TPM_ECC_NIST_P521;
+	p->xlen = flen;
+	p->uniquelen = 2 * flen;
+	p->unique = xmalloc(2 * flen);
+	memcpy(p->unique, x, flen);
+	memcpy(p->unique + flen, y, flen);
+	return ek_template(p, 0);
+}
+
 enum dv_rc
 tpm_ek_from_spki(const uint8_t *der, size_t len, struct tpm_public **out)
 {
-	uint8_t x[DV_TPM_MAX_ECC_BYTES], y[DV_TPM_MAX_ECC_BYTES];
 	struct tpm_public *p = NULL;
-	const char *curve = NULL;
 	EVP_PKEY *k = NULL;
-	uint64_t e = 0;
-	size_t flen = 0;
 	enum dv_rc rc;
 
 	*out = NULL;
 	if ((rc = pki_key_from_spki(der, len, &k)) != DV_OK)
 		return rc;
 	p = xcalloc(1, sizeof(*p));
-	if (pki_key_rsa_get(k, &p->unique, &p->uniquelen, &e) == DV_OK) {
-		p->type = TPM_ALG_RSA;
-		if (e > UINT32_MAX || e < 3 || (e & 1) == 0) {
-			log_msg(LOG_INFO, TPM_EV, "{s:s}", "detail",
-			    "Part 2 §12.2.3.5: RSA exponent not an odd 32-bit "
-			    "value");
-			rc = DV_ERR_BAD_KEY;
-			goto err;
-		}
-		p->rsa_exponent = (uint32_t)e;
-		if (!ek_template(p, (unsigned)p->uniquelen * 8) ||
-		    (p->unique[0] & 0x80) == 0)
-			goto size;
-	} else if (pki_key_ec_get(k, &curve, x, y, &flen) == DV_OK) {
-		p->type = TPM_ALG_ECC;
-		p->curve = strcmp(curve, "P-256") == 0 ? TPM_ECC_NIST_P256 :
-		    strcmp(curve, "P-384") == 0 ? TPM_ECC_NIST_P384 :
-		    TPM_ECC_NIST_P521;
-		if (!ek_template(p, 0))
-			goto size;
-		p->xlen = flen;
-		p->uniquelen = 2 * flen;
-		p->unique = xmalloc(2 * flen);
-		memcpy(p->unique, x, flen);
-		memcpy(p->unique + flen, y, flen);
-	} else
-		goto size;
+	if (!ek_fill(p, k)) {
+		log_msg(LOG_INFO, TPM_EV, "{s:s}", "detail",
+		    "spec §2.6 step 2: EK is not RSA 2048/3072/4096 (odd "
+		    "32-bit exponent) or ECC P-256/P-384/P-521");
+		rc = DV_ERR_BAD_KEY;
+		goto err;
+	}
 	pki_key_free(k);
 	*out = p;
 	return DV_OK;
-size:
-	log_msg(LOG_INFO, TPM_EV, "{s:s}", "detail",
-	    "spec §2.6 step 2: EK is not RSA 2048/3072/4096 or ECC "
-	    "P-256/P-384/P-521");
-	rc = DV_ERR_BAD_KEY;
 err:
 	tpm_public_free(p);
 	pki_key_free(k);
