@@ -18,7 +18,8 @@ DEB_PKGS := build-essential cmake pkg-config clang \
 	libssl-dev openssl libevent-dev libcurl4-openssl-dev curl \
 	libjansson-dev libjose-dev jose libcbor-dev libtss2-dev \
 	libsqlite3-dev sqlite3 libpq-dev libcmocka-dev \
-	jq python3 golang-cfssl procps psmisc
+	jq python3 golang-cfssl procps psmisc \
+	swtpm swtpm-tools tpm2-tools
 
 .PHONY: all deps build test-build unit e2e fuzz test run bench bench-inventory clean
 

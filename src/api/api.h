@@ -60,6 +60,36 @@ const struct api_route *api_admin_routes(size_t *n);
  * before it stops its workers. */
 int	api_jobs_running(void);
 
+/* ---- attestation (issue 4) ---- */
+/*
+ * A parsed POST /t/{team}/attestation/attest body (spec/attestation.md
+ * §2.2): strict JSON, the members step's attestation client sends and
+ * nothing else; ek and params.{public, createData, createAttestation,
+ * createSignature} present; tpmInfo.version 2 when given;
+ * useTCSDActivationFormat false; every base64 value (standard alphabet)
+ * decoded within its limits.h bound.  req points into doc and bufs.
+ */
+struct api_attest_req {
+	json_t		*doc;		/* owned: tpmInfo strings live in it */
+	uint8_t		*bufs[5 + DV_ATT_MAX_EK_CERTS];	/* owned */
+	size_t		 nbufs;
+	struct ca_attest_req req;
+};
+/*
+ * Parses an /attest body.  On failure *detail is a fixed client-facing
+ * text (DV_ERR_MALFORMED, DV_ERR_TOO_LARGE).  Clear with
+ * api_attest_req_clear (also after a failure).
+ */
+enum dv_rc	api_attest_req_parse(const uint8_t *body, size_t len,
+		    struct api_attest_req *out, const char **detail);
+void		api_attest_req_clear(struct api_attest_req *);
+/*
+ * Parses a /secret body {"secret": base64} (spec §2.4); *secret is new
+ * (at most DV_TPM_MAX_SECRET bytes): wipe it before free (rule 14).
+ */
+enum dv_rc	api_secret_req_parse(const uint8_t *body, size_t len,
+		    uint8_t **secret, size_t *secretlen, const char **detail);
+
 /* The version string served at /version. */
 #define DEVID_VERSION	"0.1.0"
 

@@ -22,4 +22,8 @@ void		api_admin_handle(struct http_req *, struct ca *);
 void		api_mdm_webhook(struct http_req *, struct ca *,
 		    const char *team, const char *source);
 
+/* POST .../attestation/attest and .../secret (attest.c, issue 4). */
+void		api_attest_post(struct http_req *, struct ca_authority *);
+void		api_secret_post(struct http_req *, struct ca_authority *);
+
 #endif

@@ -445,6 +445,12 @@ api_ca_route(struct http_req *q, struct ca_authority *a, const char *rest)
 		post_renew(q, a, true);
 	else if (m == HTTP_M_POST && strcmp(rest, "/revoke") == 0)
 		post_revoke(q, a);
+	else if (m == HTTP_M_POST && a->kind == CA_ATTESTATION &&
+	    strcmp(rest, "/attest") == 0)
+		api_attest_post(q, a);
+	else if (m == HTTP_M_POST && a->kind == CA_ATTESTATION &&
+	    strcmp(rest, "/secret") == 0)
+		api_secret_post(q, a);
 	else
 		http_reply_problem(q, DV_ERR_NOT_FOUND, "no such endpoint");
 }

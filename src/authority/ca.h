@@ -48,6 +48,7 @@ struct ca_authority {
 	uint8_t		*crl_der;	/* owned: cached, guarded by crl_lock */
 	size_t		 crl_len;
 	time_t		 crl_next;	/* regenerate after this time */
+	struct ca_attest_policy *att;	/* owned: attestation kind only */
 	struct ca	*ca;		/* borrowed: back pointer */
 };
 
@@ -170,5 +171,89 @@ void		ca_crl_invalidate(struct ca *, const char *authority_id);
 /* Answers an OCSP request (DER in, DER out). */
 enum dv_rc	ca_ocsp_answer(struct ca_authority *, const uint8_t *req,
 		    size_t len, uint8_t **resp, size_t *resplen);
+
+/* ---- attestation (issue 4) ---- */
+/*
+ * The Attestation CA (spec/attestation.md §2, §4, §5, §13.3): TPM 2.0
+ * credential activation as step's attestation client speaks it, then an
+ * attestation-only AK certificate.  Policy per team, config.json
+ * "teams": {"<team>": {"attestation": {...}}} (docs/configuration.md):
+ *   "ekRoots": folder of TPM-maker CA certificates (relative to the data
+ *       folder); without it EK certificates are not verified and count as
+ *       absent;
+ *   "allowEkWithoutCert": a registered EK without a verified certificate
+ *       is accepted (default true: registration is the admin's word);
+ *   "trustOnFirstUse": an unregistered EK is registered as a new device
+ *       (audited, tag "tofu") when its certificate verifies, or, with
+ *       allowEkWithoutCert, without one (default false);
+ *   "akCertLifetime": AK certificate lifetime (default 720h);
+ *   "sessionLifetime": pending activation lifetime (default 5m).
+ */
+struct ca_attest_policy {
+	struct pki_ek_roots *ek_roots;	/* owned, NULL: none configured */
+	bool		 allow_ek_without_cert;
+	bool		 trust_on_first_use;
+	int64_t		 ak_lifetime;		/* seconds */
+	int64_t		 session_lifetime;	/* seconds */
+};
+void		ca_attest_policy_free(struct ca_attest_policy *);
+
+/* An /attest request body, decoded (spec §2.2).  Every pointer is
+ * borrowed. */
+struct ca_attest_req {
+	const uint8_t	*ek;		/* SubjectPublicKeyInfo DER */
+	size_t		 eklen;
+	struct pki_der	 ek_certs[DV_ATT_MAX_EK_CERTS];	/* DER */
+	size_t		 nek_certs;
+	const uint8_t	*ak_public;	/* params: TPMT_PUBLIC */
+	size_t		 ak_publiclen;
+	const uint8_t	*create_data;	/* TPMS_CREATION_DATA */
+	size_t		 create_datalen;
+	const uint8_t	*create_attestation; /* TPMS_ATTEST */
+	size_t		 create_attestationlen;
+	const uint8_t	*create_signature; /* TPMT_SIGNATURE */
+	size_t		 create_signaturelen;
+	const char	*tpm_manufacturer; /* tpmInfo, decimal; may be NULL */
+	const char	*tpm_model;	/* may be NULL */
+	const char	*tpm_firmware;	/* may be NULL */
+};
+
+/*
+ * POST /t/{team}/attestation/attest.  Checks, in this order, each failure
+ * logged once and answered with its own code and fixed *detail:
+ *   1. ek is an RSA 2048..4096 or EC P-256/P-384 key ........ BAD_KEY 400
+ *   2. the EK is registered in the team (ek or ek-cert URN) .. FORBIDDEN
+ *      403 (unless trustOnFirstUse); its device is not retired
+ *      (FORBIDDEN 403) nor pending approval (FORBIDDEN 403)
+ *   3. EK certificates (when sent and ekRoots is set): each decodes
+ *      (MALFORMED 400), one is for this EK (FORBIDDEN 403) and it chains
+ *      to ekRoots (UNTRUSTED 401)
+ *   4. no verified EK certificate: allowEkWithoutCert ..... FORBIDDEN 403
+ *   5. the AK checks of spec §4 (tpm_ak_check) ....... TPM_STRUCT / AK_* 400
+ *   6. TPM manufacturer, model and version known (verified EK certificate,
+ *      the inventory's ek-cert, or tpmInfo) ............... MALFORMED 400
+ * then MakeCredential of a random 32-byte secret to the EK for the AK's
+ * Name, and stores the pending session (UNAVAILABLE 503 beyond
+ * DV_ATT_MAX_PENDING for the EK).  *out is new: {"credential", "secret"},
+ * standard padded base64, each with its 2-byte size prefix (spec §2.3).
+ */
+enum dv_rc	ca_attest_begin(struct ca_authority *,
+		    const struct ca_attest_req *, const char *request_id,
+		    json_t **out, const char **detail);
+/*
+ * POST /t/{team}/attestation/secret (spec §2.4): secret is the raw
+ * credential the TPM recovered.  Refused: not DV_ATT_SECRET_LEN bytes
+ * (MALFORMED 400), no pending session of this team (UNAUTHORIZED 401),
+ * used before (TOKEN_REUSED 401), expired (TOKEN_EXPIRED 401), device
+ * retired meanwhile (FORBIDDEN 403).  Issues the AK certificate (profile
+ * of pki_akcert_issue, lifetime akCertLifetime), and in one transaction
+ * uses the session, stores the certificate against the device, appends
+ * the audit row and marks the device seen (approved -> active); only
+ * then is *out (new) {"chain": [AK certificate, intermediate]} (base64
+ * DER, leaf first) written.
+ */
+enum dv_rc	ca_attest_finish(struct ca_authority *, const uint8_t *secret,
+		    size_t len, const char *request_id, json_t **out,
+		    const char **detail);
 
 #endif

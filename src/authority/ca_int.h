@@ -15,4 +15,8 @@ enum dv_rc	ca_issue_renew(struct ca_authority *, X509 *old,
 		    time_t nb, time_t na, const uint8_t *spki, size_t spkilen,
 		    struct ca_issue *iss);
 
+/* Reads the "attestation" policy of a team (NULL: the defaults) into
+ * a->att (attest.c); DV_ERR_MALFORMED, logged, for a bad member. */
+enum dv_rc	ca_attest_load(struct ca_authority *a, const json_t *cfg);
+
 #endif

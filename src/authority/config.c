@@ -103,6 +103,7 @@ authority_free(struct ca_authority *a)
 	free(a->ocsp_url);
 	free(a->issuer_url);
 	free(a->crl_der);
+	ca_attest_policy_free(a->att);
 	pthread_mutex_destroy(&a->crl_lock);
 	free(a->team);
 	free(a->id);
@@ -396,6 +397,12 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 			if ((rc = load_authority(ca, team, (enum ca_kind)k,
 			    acfg, (unsigned)i++, &global, &a)) != DV_OK)
 				goto err;
+			/* the team's attestation policy (issue 4) */
+			if (k == CA_ATTESTATION && (rc = ca_attest_load(a,
+			    json_object_get(t, "attestation"))) != DV_OK) {
+				authority_free(a);
+				goto err;
+			}
 			ca->auths = xrealloc(ca->auths,
 			    (ca->nauths + 1) * sizeof(*ca->auths));
 			ca->auths[ca->nauths++] = a;

@@ -170,4 +170,39 @@
  * Part 3 §12.6: TPM_RC_SIZE beyond); step uses 32. */
 #define DV_TPM_MAX_SECRET	64
 
+/* ---- attestation (issue 4; src/authority/attest.c) ---- */
+/* Seconds a pending credential activation (/attest answered, /secret not
+ * yet) lives: step's client posts /secret right after ActivateCredential,
+ * within its 10 s HTTP timeout of /attest; 5 minutes leaves room for a
+ * slow TPM and clock skew between nodes.  A team may shorten it (config
+ * "attestation": {"sessionLifetime"}) down to DV_ATT_SESSION_MIN, never
+ * beyond the ceiling. */
+#define DV_ATT_SESSION_LIFETIME	300
+#define DV_ATT_SESSION_MIN	1
+#define DV_ATT_SESSION_CEILING	3600
+/* Pending activations per EK and team.  An EK's public key is no secret,
+ * so anyone may start activations for it; the bound keeps the table small
+ * (each row ~1 KiB) while a device retrying after a crash still fits. */
+#define DV_ATT_MAX_PENDING	8
+/* Length of the activation secret (go-attestation activationSecretLen). */
+#define DV_ATT_SECRET_LEN	32
+/* EK certificates in one /attest (the cli sends one per EK: RSA and ECC)
+ * and the bytes of one (an RSA EK certificate with NV padding is ~1.6 KiB). */
+#define DV_ATT_MAX_EK_CERTS	8
+#define DV_ATT_MAX_EK_CERT	(16 * 1024)
+/* Bytes of each TPM structure of an /attest body (TPMT_PUBLIC of an
+ * RSA-4096 key ~550, TPMS_ATTEST and TPMT_SIGNATURE below 1 KiB; the TPM
+ * 2.0 MAX_*_BUFFER values stay under 2 KiB). */
+#define DV_ATT_MAX_TPM_STRUCT	4096
+/* Bytes of a tpmInfo model or firmware version string kept. */
+#define DV_ATT_MAX_TPM_INFO	128
+/* Certificates read from the TPM-maker roots folder ("ekRoots"); the
+ * keylime store has 51. */
+#define DV_ATT_MAX_EK_ROOTS	1024
+/* AK certificate lifetime: default 30 days ("akCertLifetime"), ceiling 10
+ * years (attezt issues 10-year AK certificates). */
+#define DV_ATT_AK_LIFETIME	(30LL * 24 * 3600)
+#define DV_ATT_AK_LIFETIME_MIN	60
+#define DV_ATT_AK_LIFETIME_CEILING (10LL * 366 * 24 * 3600)
+
 #endif

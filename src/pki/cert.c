@@ -319,8 +319,9 @@ pki_cert_subject(X509 *x)
 		pki_log_ssl(LOG_ERR, EV, "X509_NAME_print_ex");
 		goto out;
 	}
+	/* an empty subject (an AK certificate) leaves data NULL */
 	n = BIO_get_mem_data(b, &data);
-	s = xstrndup(data, n < 0 ? 0 : (size_t)n);
+	s = n > 0 && data != NULL ? xstrndup(data, (size_t)n) : xstrdup("");
 out:
 	BIO_free(b);
 	return s;

@@ -348,6 +348,19 @@ add_provisioner(X509 *x, int type, const char *name, const char *cred)
 
 /* Extra extensions of the profile; an OID already present is refused
  * (RFC 5280 §4.2: at most one instance of an extension). */
+/* True if the extra extensions of p hold a subjectAltName (the AK
+ * certificate's, akcert.c). */
+static bool
+extra_has_san(const struct pki_profile *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->next; i++)
+		if (strcmp(p->ext[i].oid, "2.5.29.17") == 0)
+			return true;
+	return false;
+}
+
 static enum dv_rc
 add_extra(X509 *x, const struct pki_ext *ext, size_t n)
 {
@@ -511,7 +524,8 @@ pki_cert_issue(X509 *issuer, const struct pki_signer *signer,
 			goto out;
 		}
 	}
-	if (X509_NAME_entry_count(X509_get_subject_name(x)) == 0 && !san) {
+	if (X509_NAME_entry_count(X509_get_subject_name(x)) == 0 && !san &&
+	    !extra_has_san(p)) {
 		log_msg(LOG_ERR, EV, "{s:s}", "detail", "RFC 5280 §4.1.2.6: "
 		    "empty subject needs a subjectAltName");
 		rc = DV_ERR_MALFORMED;

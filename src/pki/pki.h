@@ -572,4 +572,65 @@ enum dv_rc	pki_tpm_verify(EVP_PKEY *k, enum pki_tpm_sig scheme,
 		    const uint8_t *sig, size_t siglen, const uint8_t *r,
 		    size_t rlen, const uint8_t *s, size_t slen);
 
+/* ---- AK certificates and EK roots (issue 4; akcert.c) ---- */
+/*
+ * The AK certificate of the Attestation CA (spec/attestation.md §13.3):
+ * X.509 v3, empty subject, a critical subjectAltName holding the URI
+ * ek_urn and a directoryName with tcg-at-tpmManufacturer, tpmModel and
+ * tpmVersion (2.23.133.2.1/2/3, one RDN each, UTF8String), extKeyUsage
+ * tcg-kp-AIKCertificate (2.23.133.8.3) alone - neither clientAuth nor
+ * serverAuth -, keyUsage digitalSignature, basicConstraints CA:FALSE,
+ * SKI/AKI, CRL and AIA when given.  Strings are borrowed.
+ */
+struct pki_ak_profile {
+	const char	*ek_urn;	/* "urn:ek:sha256:..." (valid) */
+	const char	*manufacturer;	/* non-empty, printable, <= 128 */
+	const char	*model;
+	const char	*version;
+	time_t		 not_before;
+	time_t		 not_after;
+	const char	*crl_url;	/* NULL: no CDP */
+	const char	*ocsp_url;	/* NULL: no AIA OCSP */
+	const char	*issuer_url;	/* NULL: no AIA caIssuers */
+};
+/*
+ * Issues the AK certificate for spki (the AK's SubjectPublicKeyInfo DER)
+ * under issuer, as pki_cert_issue (outputs, serial, key kept as bytes).
+ * DV_ERR_MALFORMED for an invalid URN or a missing or unprintable TPM
+ * attribute.
+ */
+enum dv_rc	pki_akcert_issue(X509 *issuer, const struct pki_signer *,
+		    const struct pki_ak_profile *, const uint8_t *spki,
+		    size_t spkilen, X509 **out, uint8_t **der,
+		    size_t *derlen);
+
+/* TPM-maker CA certificates that EK certificates must chain to. */
+struct pki_ek_roots;
+/*
+ * Reads every *.pem, *.crt, *.cer and *.der file of dir (PEM bundles, text
+ * before a PEM block allowed, or one DER certificate); every certificate,
+ * root or intermediate, becomes a trust anchor.  At most
+ * DV_ATT_MAX_EK_ROOTS.  *out is new (pki_ek_roots_free).  DV_ERR_IO for
+ * an unreadable folder, DV_ERR_MALFORMED for a bad file or an empty folder.
+ */
+enum dv_rc	pki_ek_roots_load(const char *dir, struct pki_ek_roots **out);
+void		pki_ek_roots_free(struct pki_ek_roots *);
+/* Certificates held (duplicates counted once). */
+size_t		pki_ek_roots_count(const struct pki_ek_roots *);
+
+/* DER bytes, borrowed. */
+struct pki_der {
+	const uint8_t	*der;
+	size_t		 len;
+};
+/*
+ * Verifies certs[leaf] (DER, NV padding after it allowed) to a certificate
+ * of r (partial chains allowed, validity periods not checked: an EK
+ * certificate dates the TPM's manufacture), the other certs (at most
+ * DV_ATT_MAX_EK_CERTS in all) serving as untrusted intermediates.
+ * DV_ERR_UNTRUSTED, logged, when it does not verify or does not decode.
+ */
+enum dv_rc	pki_ek_cert_verify(const struct pki_ek_roots *r,
+		    const struct pki_der *certs, size_t n, size_t leaf);
+
 #endif

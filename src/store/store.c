@@ -188,6 +188,31 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX certificates_device ON certificates (device_id);"
 	"ALTER TABLE audit ADD COLUMN team TEXT;"
 	"CREATE INDEX audit_team ON audit (team, id);",
+	/*
+	 * 3: pending TPM credential activations of the Attestation CA
+	 * (issue 4), keyed by the hex SHA-256 of the secret; used_at is set
+	 * once, by the /secret that consumes the session.  Rows are deleted
+	 * once expired (store_attest.c).
+	 */
+	"CREATE TABLE attestation_sessions ("
+	"  id TEXT PRIMARY KEY,"
+	"  team TEXT NOT NULL,"
+	"  ek_urn TEXT NOT NULL,"
+	"  device_id TEXT NOT NULL REFERENCES devices (id),"
+	"  ak_public BLOB NOT NULL,"
+	"  ak_name BLOB NOT NULL,"
+	"  ak_spki BLOB NOT NULL,"
+	"  tpm_manufacturer TEXT,"
+	"  tpm_model TEXT,"
+	"  tpm_version TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  used_at BIGINT"
+	");"
+	"CREATE INDEX attestation_sessions_ek "
+	"  ON attestation_sessions (team, ek_urn, expires_at);"
+	"CREATE INDEX attestation_sessions_expires "
+	"  ON attestation_sessions (expires_at);",
 };
 
 /* Every statement store.c runs, prepared once per connection. */

@@ -362,4 +362,66 @@ struct store_audit_report {
 enum dv_rc	store_audit_check(struct store *,
 		    struct store_audit_report *out);
 
+/* ---- attestation (issue 4) ---- */
+/*
+ * Pending TPM credential activations of the Attestation CA
+ * (spec/attestation.md §2.1, §2.6): a row per /attest answered, keyed by
+ * the hex SHA-256 of the 32-byte secret sent encrypted to the EK, so that
+ * any node sharing the store can answer the /secret that follows.  A
+ * session is single-use and expires (DV_ATT_SESSION_LIFETIME); a team's EK
+ * holds at most DV_ATT_MAX_PENDING pending sessions at once.  Strings and
+ * blobs are borrowed in inputs, owned in outputs (store_att_session_clear).
+ */
+struct store_att_session {
+	char		*id;		/* hex SHA-256 of the secret */
+	char		*team;
+	char		*ek_urn;
+	char		*device_id;
+	uint8_t		*ak_public;	/* TPMT_PUBLIC of the AK */
+	size_t		 ak_public_len;
+	uint8_t		*ak_name;	/* TPM2B_NAME contents */
+	size_t		 ak_name_len;
+	uint8_t		*ak_spki;	/* SubjectPublicKeyInfo DER of the AK */
+	size_t		 ak_spki_len;
+	char		*tpm_manufacturer;	/* may be NULL */
+	char		*tpm_model;		/* may be NULL */
+	char		*tpm_version;		/* may be NULL */
+	time_t		 created_at;
+	time_t		 expires_at;
+	time_t		 used_at;	/* 0: still pending (outputs only) */
+};
+void		store_att_session_clear(struct store_att_session *);
+
+/*
+ * Inserts the pending session s (a write).  Sessions of any EK that
+ * expired before now are deleted first.  DV_ERR_UNAVAILABLE when the EK of
+ * s already has max_pending sessions pending at now (nothing inserted),
+ * DV_ERR_EXISTS when the id is taken.
+ */
+enum dv_rc	store_att_session_insert(struct store_tx *,
+		    const struct store_att_session *s, time_t now,
+		    int max_pending);
+/*
+ * Reads the session with id into *out (either connection), whatever its
+ * state: DV_ERR_NOT_FOUND when there is none.
+ */
+enum dv_rc	store_att_session_get(struct store_tx *, const char *id,
+		    struct store_att_session *out);
+/*
+ * Marks the session with id used at now (a write), single use: DV_OK and
+ * *out filled when it was pending and unexpired; DV_ERR_NOT_FOUND when
+ * there is no such session (wrong secret, or purged after expiry),
+ * DV_ERR_TOKEN_REUSED when used before, DV_ERR_TOKEN_EXPIRED when
+ * expired (expires_at <= now).  Nothing changes on a refusal.
+ */
+enum dv_rc	store_att_session_take(struct store_tx *, const char *id,
+		    time_t now, struct store_att_session *out);
+/*
+ * Inserts an issued certificate inside a write (the row store_issue
+ * writes, device_id included); DV_ERR_EXISTS if the serial is taken.  The
+ * caller appends its audit row with store_tx_audit.
+ */
+enum dv_rc	store_att_cert_insert(struct store_tx *,
+		    const struct store_cert *);
+
 #endif

@@ -129,6 +129,8 @@ extern const struct store_driver store_driver_sqlite;
  * (store_read).  store_tx_run() is store.c's statement runner over a
  * second per-connection cache of STORE_XSTMT_MAX statements: q is the
  * caller's own index, sql the text it always passes for that index.
+ * Slots are split between the files: store_inventory.c from 0,
+ * store_attest.c from 48 (each asserts its range at compile time).
  */
 #define STORE_XSTMT_MAX	64
 

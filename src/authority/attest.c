@@ -1,0 +1,764 @@
+/*
+ * attest.c - the Attestation CA (ca.h, attestation section; issue 4):
+ * /attest checks an EK against the inventory and the TPM makers' roots
+ * and an AK against spec/attestation.md §4, then encrypts a fresh secret
+ * to the EK for the AK's Name (MakeCredential, src/tpm); /secret trades
+ * the recovered secret for an AK certificate (§13.3).
+ *
+ * What this proves: only a TPM that holds the EK's private key, and in
+ * which an object with exactly the AK's Name (so its attributes:
+ * fixedTPM, restricted, sign) is loaded, can recover the secret (TPM 2.0
+ * Part 1 §24).  The EK is the one the admin registered for a device of
+ * the team (or, under trust on first use, one a TPM maker certified).
+ *
+ * A pending activation is a store row keyed by SHA-256(secret), so that
+ * any node sharing the store can answer /secret; the secret itself lives
+ * only in this function's stack and in the TPM's answer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ca.h"
+#include "ca_int.h"
+#include "tpm/tpm.h"
+
+#define EV		"attest"
+/* notBefore is backdated like every certificate of devid (issue.c). */
+#define AK_BACKDATE	60
+
+/* TPM manufacturer, model and version for the AK certificate's SAN. */
+struct att_tpm {
+	char		*manufacturer;	/* owned */
+	char		*model;		/* owned */
+	char		*version;	/* owned */
+};
+
+static void
+att_tpm_clear(struct att_tpm *t)
+{
+	free(t->manufacturer);
+	free(t->model);
+	free(t->version);
+	memset(t, 0, sizeof(*t));
+}
+
+static bool
+att_tpm_complete(const struct att_tpm *t)
+{
+	return t->manufacturer != NULL && t->model != NULL &&
+	    t->version != NULL;
+}
+
+/* Fills the members of t still NULL from the three values (any NULL). */
+static void
+att_tpm_fill(struct att_tpm *t, const char *man, const char *model,
+    const char *ver)
+{
+	if (t->manufacturer == NULL && man != NULL && man[0] != '\0')
+		t->manufacturer = xstrdup(man);
+	if (t->model == NULL && model != NULL && model[0] != '\0')
+		t->model = xstrdup(model);
+	if (t->version == NULL && ver != NULL && ver[0] != '\0')
+		t->version = xstrdup(ver);
+}
+
+/* Logs a refusal of the Attestation CA once (rule 9); ek may be NULL. */
+static void
+refuse(const struct ca_authority *a, const char *ek, const char *clause)
+{
+	log_msg(LOG_INFO, EV ".refused", "{s:s,s:s?,s:s}", "authority", a->id,
+	    "ek", ek, "detail", clause);
+}
+
+/* ---- policy -------------------------------------------------------- */
+
+void
+ca_attest_policy_free(struct ca_attest_policy *p)
+{
+	if (p == NULL)
+		return;
+	pki_ek_roots_free(p->ek_roots);
+	free(p);
+}
+
+/* A duration member of cfg within [min, max] seconds, else the default. */
+static enum dv_rc
+policy_dur(const json_t *cfg, const char *key, int64_t min, int64_t max,
+    int64_t *out)
+{
+	const json_t *v = json_object_get(cfg, key);
+	int64_t secs;
+
+	if (v == NULL)
+		return DV_OK;
+	if (!json_is_string(v) || dur_parse(json_string_value(v), &secs) !=
+	    DV_OK || secs < min || secs > max) {
+		log_msg(LOG_ERR, "config.attestation", "{s:s,s:s,s:I,s:I}",
+		    "member", key, "detail", "not a duration within the bounds",
+		    "min", (json_int_t)min, "max", (json_int_t)max);
+		return DV_ERR_MALFORMED;
+	}
+	*out = secs;
+	return DV_OK;
+}
+
+enum dv_rc
+ca_attest_load(struct ca_authority *a, const json_t *cfg)
+{
+	struct ca_attest_policy *p = xcalloc(1, sizeof(*p));
+	const char *roots = NULL, *life = NULL, *sess = NULL;
+	json_error_t err;
+	int allow = 1, tofu = 0;
+	char *path = NULL;
+	enum dv_rc rc = DV_OK;
+
+	p->allow_ek_without_cert = true;
+	p->ak_lifetime = DV_ATT_AK_LIFETIME;
+	p->session_lifetime = DV_ATT_SESSION_LIFETIME;
+	if (cfg != NULL && json_unpack_ex((json_t *)cfg, &err, JSON_STRICT,
+	    "{s?s,s?b,s?b,s?s,s?s}", "ekRoots", &roots,
+	    "allowEkWithoutCert", &allow, "trustOnFirstUse", &tofu,
+	    "akCertLifetime", &life, "sessionLifetime", &sess) != 0) {
+		log_msg(LOG_ERR, "config.attestation", "{s:s,s:s}", "team",
+		    a->team, "detail", err.text);
+		rc = DV_ERR_MALFORMED;
+		goto out;
+	}
+	p->allow_ek_without_cert = allow != 0;
+	p->trust_on_first_use = tofu != 0;
+	if ((rc = policy_dur(cfg, "akCertLifetime", DV_ATT_AK_LIFETIME_MIN,
+	    DV_ATT_AK_LIFETIME_CEILING, &p->ak_lifetime)) != DV_OK ||
+	    (rc = policy_dur(cfg, "sessionLifetime", DV_ATT_SESSION_MIN,
+	    DV_ATT_SESSION_CEILING, &p->session_lifetime)) != DV_OK)
+		goto out;
+	if (roots != NULL) {
+		path = ca_path(a->ca, roots);
+		if ((rc = pki_ek_roots_load(path, &p->ek_roots)) != DV_OK)
+			goto out;
+		log_msg(LOG_INFO, "config.attestation", "{s:s,s:s,s:I}",
+		    "team", a->team, "ekRoots", path, "certificates",
+		    (json_int_t)pki_ek_roots_count(p->ek_roots));
+	}
+out:
+	free(path);
+	if (rc != DV_OK) {
+		ca_attest_policy_free(p);
+		return rc;
+	}
+	ca_attest_policy_free(a->att);
+	a->att = p;
+	return DV_OK;
+}
+
+/* ---- /attest ------------------------------------------------------- */
+
+/* Fixed client-facing texts of the failures tpm_ak_check reports. */
+static const char *
+ak_detail(enum dv_rc rc)
+{
+	switch (rc) {
+	case DV_ERR_TPM_STRUCT:
+		return "an AK parameter is not a well-formed TPM structure";
+	case DV_ERR_TOO_LARGE:
+		return "an AK parameter exceeds a size limit";
+	case DV_ERR_AK_KEY:
+		return "the AK algorithm, curve or key size is not allowed";
+	case DV_ERR_AK_ATTRIBUTES:
+		return "the AK must be fixedTPM, fixedParent, "
+		    "sensitiveDataOrigin, restricted, sign and not decrypt";
+	case DV_ERR_AK_NOT_GENERATED:
+		return "the creation attestation was not generated by a TPM";
+	case DV_ERR_AK_ATTEST_TYPE:
+		return "createAttestation is not a creation attestation";
+	case DV_ERR_AK_CREATION:
+		return "the creation hash does not match createData";
+	case DV_ERR_AK_NAME:
+		return "the creation attestation refers to a different key";
+	case DV_ERR_AK_SIGNATURE:
+		return "createSignature does not verify under the AK";
+	default:
+		return "the AK parameters could not be checked";
+	}
+}
+
+/*
+ * Step 2: the device holding urn in the team (*dev, new), or NULL in *dev
+ * when there is none and trust on first use may register it later.
+ */
+static enum dv_rc
+ek_device(struct ca_authority *a, const char *urn, json_t **dev,
+    const char **detail)
+{
+	const char *status;
+	enum dv_rc rc;
+
+	*dev = NULL;
+	rc = inv_device_by_identifier(a->ca->inv, a->team, urn, dev);
+	if (rc == DV_ERR_NOT_FOUND) {
+		if (a->att->trust_on_first_use)
+			return DV_OK;
+		refuse(a, urn, "the EK is not registered for this team");
+		*detail = "the EK is not registered for this team";
+		return DV_ERR_FORBIDDEN;
+	}
+	if (rc != DV_OK) {
+		*detail = "the inventory could not be read";
+		return rc;
+	}
+	status = json_get_str(*dev, "status");
+	if (status != NULL && strcmp(status, "retired") == 0) {
+		refuse(a, urn, "the EK's device is retired");
+		*detail = "the device holding this EK is retired";
+		rc = DV_ERR_FORBIDDEN;
+	} else if (status != NULL && strcmp(status, "pending") == 0) {
+		refuse(a, urn, "the EK's device awaits approval");
+		*detail = "the device holding this EK awaits approval";
+		rc = DV_ERR_FORBIDDEN;
+	}
+	if (rc != DV_OK) {
+		json_decref(*dev);
+		*dev = NULL;
+	}
+	return rc;
+}
+
+/*
+ * Step 3: with ekRoots configured, the EK certificates sent must decode,
+ * one must be for this EK, and that one must chain to the roots; it is
+ * written to *cert (*verified true).  Without ekRoots, or when none is
+ * sent, *verified stays false.
+ */
+static enum dv_rc
+ek_certs_check(struct ca_authority *a, const struct ca_attest_req *r,
+    const char *urn, struct pki_ek_cert *cert, bool *verified,
+    const char **detail)
+{
+	struct pki_ek_cert c;
+	size_t i, match = r->nek_certs;
+	enum dv_rc rc;
+
+	memset(cert, 0, sizeof(*cert));
+	*verified = false;
+	if (r->nek_certs == 0 || a->att->ek_roots == NULL)
+		return DV_OK;
+	for (i = 0; i < r->nek_certs; i++) {
+		if ((rc = pki_ek_cert_parse(r->ek_certs[i].der,
+		    r->ek_certs[i].len, true, &c)) != DV_OK) {
+			*detail = "an EK certificate could not be parsed";
+			return rc == DV_ERR_TOO_LARGE ? rc : DV_ERR_MALFORMED;
+		}
+		if (match == r->nek_certs && strcmp(c.urn, urn) == 0) {
+			match = i;
+			*cert = c;
+		} else
+			pki_ek_cert_clear(&c);
+	}
+	if (match == r->nek_certs) {
+		refuse(a, urn, "TCG EK Credential Profile §3.2: no EK "
+		    "certificate sent holds the EK's key");
+		*detail = "no EK certificate sent is for this EK";
+		return DV_ERR_FORBIDDEN;
+	}
+	if ((rc = pki_ek_cert_verify(a->att->ek_roots, r->ek_certs,
+	    r->nek_certs, match)) != DV_OK) {
+		pki_ek_cert_clear(cert);
+		*detail = "the EK certificate does not chain to a trusted TPM "
+		    "maker";
+		return rc;
+	}
+	*verified = true;
+	return DV_OK;
+}
+
+/* The TPM details the inventory holds for urn (its ek-cert identifier). */
+static void
+tpm_from_device(const json_t *dev, const char *urn, struct att_tpm *t)
+{
+	const json_t *ids = json_object_get(dev, "identifiers"), *e;
+	const char *type, *value;
+	size_t i;
+
+	json_array_foreach(ids, i, e) {
+		type = json_get_str(e, "type");
+		value = json_get_str(e, "value");
+		if (type == NULL || value == NULL ||
+		    strcmp(type, "ek-cert") != 0 || strcmp(value, urn) != 0)
+			continue;
+		att_tpm_fill(t, json_get_str(e, "tpmManufacturer"),
+		    json_get_str(e, "tpmModel"), json_get_str(e, "tpmVersion"));
+	}
+}
+
+/* A tpmInfo string fit for the certificate: printable, bounded. */
+static const char *
+info_str(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > DV_ATT_MAX_TPM_INFO ||
+	    !str_printable(s, n))
+		return NULL;
+	return s;
+}
+
+/*
+ * The client's tpmInfo (spec §2.2): manufacturer is the decimal
+ * TPM_PT_MANUFACTURER, written the TCG way ("id:" + 8 hex digits, §13.2);
+ * model and firmware version as sent.
+ */
+static void
+tpm_from_info(const struct ca_attest_req *r, struct att_tpm *t)
+{
+	long long m;
+	char man[16];
+
+	if (r->tpm_manufacturer != NULL &&
+	    num_parse(r->tpm_manufacturer, 0, 0xffffffffLL, &m) == DV_OK) {
+		snprintf(man, sizeof(man), "id:%08llX", m);
+		att_tpm_fill(t, man, NULL, NULL);
+	}
+	att_tpm_fill(t, NULL, info_str(r->tpm_model),
+	    info_str(r->tpm_firmware));
+}
+
+/*
+ * Trust on first use: registers the EK as a new approved device (tag
+ * "tofu"; the inventory audits it), with its verified certificate when
+ * there is one.  *dev is new.
+ */
+static enum dv_rc
+tofu_register(struct ca_authority *a, const char *urn,
+    const struct pki_ek_cert *cert, const char *request_id, json_t **dev,
+    const char **detail)
+{
+	struct inv_actor actor = { "attestation:tofu", request_id };
+	uint8_t md[32];
+	char *hex, *name, *why = NULL;
+	json_t *body;
+	enum dv_rc rc;
+
+	*dev = NULL;
+	pki_sha256(urn, strlen(urn), md);
+	hex = hex_encode(md, 6);
+	name = xasprintf("tpm-%s", hex);
+	body = json_pack("{s:s,s:s,s:[s],s:[{s:s,s:s}]}", "name", name,
+	    "source", "api", "tags", "tofu", "identifiers", "type",
+	    cert != NULL ? "ek-cert" : "ek", "value",
+	    cert != NULL ? cert->pem : urn);
+	rc = inv_device_add(a->ca->inv, a->team, body, &actor, dev, &why);
+	/* a concurrent /attest of the same EK registered it first */
+	if (rc == DV_ERR_EXISTS)
+		rc = inv_device_by_identifier(a->ca->inv, a->team, urn, dev);
+	if (rc != DV_OK)
+		*detail = "the EK could not be registered on first use";
+	else
+		log_msg(LOG_INFO, EV ".tofu", "{s:s,s:s,s:s?}", "authority",
+		    a->id, "ek", urn, "device", json_get_str(*dev, "id"));
+	json_decref(body);
+	free(why);
+	free(name);
+	free(hex);
+	return rc;
+}
+
+static enum dv_rc
+session_insert_tx(struct store_tx *tx, void *arg)
+{
+	const struct store_att_session *s = arg;
+
+	return store_att_session_insert(tx, s, s->created_at,
+	    DV_ATT_MAX_PENDING);
+}
+
+/* {"credential", "secret"}: base64 of both TPM2Bs, prefixes kept. */
+static enum dv_rc
+attest_response(const uint8_t *cred, size_t credlen, const uint8_t *enc,
+    size_t enclen, json_t **out)
+{
+	char *c = NULL, *e = NULL;
+	enum dv_rc rc;
+
+	*out = NULL;
+	if ((rc = pki_b64_encode(cred, credlen, &c)) == DV_OK &&
+	    (rc = pki_b64_encode(enc, enclen, &e)) == DV_OK)
+		*out = json_pack("{s:s,s:s}", "credential", c, "secret", e);
+	free(c);
+	free(e);
+	return rc;
+}
+
+enum dv_rc
+ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
+    const char *request_id, json_t **out, const char **detail)
+{
+	struct tpm_ak_params params;
+	struct store_att_session sess;
+	struct pki_ek_cert cert;
+	struct att_tpm tpm;
+	struct tpm_public *ek = NULL;
+	struct tpm_ak *ak = NULL;
+	uint8_t secret[DV_ATT_SECRET_LEN], md[32];
+	uint8_t *cred = NULL, *enc = NULL;
+	size_t credlen = 0, enclen = 0;
+	json_t *dev = NULL;
+	char *urn = NULL, *id = NULL;
+	const char *dev_id;
+	bool verified = false;
+	time_t now = dv_now();
+	enum dv_rc rc;
+
+	*out = NULL;
+	*detail = NULL;
+	memset(&cert, 0, sizeof(cert));
+	memset(&tpm, 0, sizeof(tpm));
+	memset(&sess, 0, sizeof(sess));
+	if (a->kind != CA_ATTESTATION || a->att == NULL) {
+		*detail = "this authority does not attest TPMs";
+		return DV_ERR_NOT_FOUND;
+	}
+
+	/* 1. the EK */
+	if ((rc = tpm_ek_from_spki(r->ek, r->eklen, &ek)) != DV_OK) {
+		*detail = "the EK must be an RSA 2048-4096 or EC P-256/P-384 "
+		    "public key";
+		goto out;
+	}
+	if ((rc = tpm_ek_urn(ek, &urn)) != DV_OK)
+		goto out;
+	/* 2. registered, not retired */
+	if ((rc = ek_device(a, urn, &dev, detail)) != DV_OK)
+		goto out;
+	/* 3. its certificate */
+	if ((rc = ek_certs_check(a, r, urn, &cert, &verified, detail)) !=
+	    DV_OK)
+		goto out;
+	/* 4. policy for an EK without a verified certificate */
+	if (!verified && !a->att->allow_ek_without_cert) {
+		refuse(a, urn, "team policy: an EK certificate that chains to "
+		    "a TPM maker is required");
+		*detail = "team policy requires an EK certificate from a "
+		    "trusted TPM maker";
+		rc = DV_ERR_FORBIDDEN;
+		goto out;
+	}
+	/* 5. the AK (spec §4) */
+	params.public = r->ak_public;
+	params.publiclen = r->ak_publiclen;
+	params.create_data = r->create_data;
+	params.create_datalen = r->create_datalen;
+	params.create_attestation = r->create_attestation;
+	params.create_attestationlen = r->create_attestationlen;
+	params.create_signature = r->create_signature;
+	params.create_signaturelen = r->create_signaturelen;
+	if ((rc = tpm_ak_check(&params, &ak)) != DV_OK) {
+		*detail = ak_detail(rc);
+		goto out;
+	}
+	/* 6. what the AK certificate will say about the TPM */
+	if (verified)
+		att_tpm_fill(&tpm, cert.manufacturer, cert.model,
+		    cert.version);
+	if (dev != NULL)
+		tpm_from_device(dev, urn, &tpm);
+	tpm_from_info(r, &tpm);
+	if (!att_tpm_complete(&tpm)) {
+		refuse(a, urn, "spec §13.3: TPM manufacturer, model or version "
+		    "unknown");
+		*detail = "the TPM manufacturer, model and version are "
+		    "unknown (send tpmInfo)";
+		rc = DV_ERR_MALFORMED;
+		goto out;
+	}
+	if (dev == NULL && (rc = tofu_register(a, urn, verified ? &cert :
+	    NULL, request_id, &dev, detail)) != DV_OK)
+		goto out;
+	if ((dev_id = json_get_str(dev, "id")) == NULL) {
+		rc = DV_ERR_INTERNAL;
+		goto out;
+	}
+
+	/* MakeCredential of a fresh secret for the AK's Name */
+	if ((rc = pki_random(secret, sizeof(secret))) != DV_OK ||
+	    (rc = tpm_make_credential(ek, ak->name, ak->namelen, secret,
+	    sizeof(secret), &cred, &credlen, &enc, &enclen)) != DV_OK)
+		goto out;
+	pki_sha256(secret, sizeof(secret), md);
+	explicit_bzero(secret, sizeof(secret));
+	id = hex_encode(md, sizeof(md));
+
+	sess.id = id;
+	sess.team = a->team;
+	sess.ek_urn = urn;
+	sess.device_id = (char *)dev_id;
+	sess.ak_public = (uint8_t *)r->ak_public;
+	sess.ak_public_len = r->ak_publiclen;
+	sess.ak_name = ak->name;
+	sess.ak_name_len = ak->namelen;
+	sess.ak_spki = ak->spki;
+	sess.ak_spki_len = ak->spkilen;
+	sess.tpm_manufacturer = tpm.manufacturer;
+	sess.tpm_model = tpm.model;
+	sess.tpm_version = tpm.version;
+	sess.created_at = now;
+	sess.expires_at = now + a->att->session_lifetime;
+	if ((rc = store_write(a->ca->store, session_insert_tx, &sess)) !=
+	    DV_OK) {
+		*detail = rc == DV_ERR_UNAVAILABLE ? "too many pending "
+		    "activations for this EK; retry when they expire" :
+		    "the activation could not be stored";
+		goto out;
+	}
+	if ((rc = attest_response(cred, credlen, enc, enclen, out)) != DV_OK)
+		goto out;
+	log_msg(LOG_INFO, EV ".begin", "{s:s,s:s,s:s,s:b,s:s}", "authority",
+	    a->id, "ek", urn, "device", dev_id, "ekCertVerified", verified,
+	    "requestId", request_id != NULL ? request_id : "");
+out:
+	explicit_bzero(secret, sizeof(secret));
+	free(id);
+	free(cred);
+	free(enc);
+	json_decref(dev);
+	att_tpm_clear(&tpm);
+	pki_ek_cert_clear(&cert);
+	tpm_ak_free(ak);
+	tpm_public_free(ek);
+	free(urn);
+	return rc;
+}
+
+/* ---- /secret ------------------------------------------------------- */
+
+struct session_get {
+	const char	*id;
+	struct store_att_session *out;
+};
+
+static enum dv_rc
+session_get_tx(struct store_tx *tx, void *arg)
+{
+	struct session_get *g = arg;
+
+	return store_att_session_get(tx, g->id, g->out);
+}
+
+/* What the /secret transaction does, all or nothing. */
+struct finish_op {
+	const char	*id;		/* session id */
+	time_t		 now;
+	const char	*team;
+	const struct store_cert *row;
+	const struct store_audit *audit;
+	struct store_att_session taken;	/* filled by the transaction */
+};
+
+static enum dv_rc
+finish_tx(struct store_tx *tx, void *arg)
+{
+	struct finish_op *op = arg;
+	enum dv_rc rc;
+
+	if ((rc = store_att_session_take(tx, op->id, op->now, &op->taken)) !=
+	    DV_OK)
+		return rc;
+	if ((rc = store_att_cert_insert(tx, op->row)) != DV_OK ||
+	    (rc = store_tx_audit(tx, op->audit)) != DV_OK ||
+	    (rc = store_dev_seen(tx, op->team, op->row->device_id, op->now))
+	    != DV_OK)
+		return rc;
+	return DV_OK;
+}
+
+/* Fixed texts for a session that cannot be used. */
+static const char *
+session_detail(enum dv_rc rc)
+{
+	switch (rc) {
+	case DV_ERR_UNAUTHORIZED:
+		return "no pending activation has this secret";
+	case DV_ERR_TOKEN_REUSED:
+		return "this activation secret was used already";
+	case DV_ERR_TOKEN_EXPIRED:
+		return "the activation expired; attest again";
+	default:
+		return "the activation could not be completed";
+	}
+}
+
+/* {"chain": [leaf, intermediate]} as standard base64 DER. */
+static enum dv_rc
+chain_response(struct ca_authority *a, const uint8_t *der, size_t len,
+    json_t **out)
+{
+	uint8_t *ider = NULL;
+	size_t ilen;
+	char *l = NULL, *i = NULL;
+	enum dv_rc rc;
+
+	*out = NULL;
+	if ((rc = pki_cert_to_der(a->inter, &ider, &ilen)) == DV_OK &&
+	    (rc = pki_b64_encode(der, len, &l)) == DV_OK &&
+	    (rc = pki_b64_encode(ider, ilen, &i)) == DV_OK)
+		*out = json_pack("{s:[s,s]}", "chain", l, i);
+	free(ider);
+	free(l);
+	free(i);
+	return rc;
+}
+
+enum dv_rc
+ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
+    const char *request_id, json_t **out, const char **detail)
+{
+	struct store_att_session s;
+	struct pki_ak_profile p;
+	struct pki_sans sans = { 0 };
+	struct store_cert row;
+	struct store_audit audit;
+	struct finish_op op;
+	struct session_get get;
+	X509 *x = NULL;
+	uint8_t md[32], *der = NULL;
+	size_t derlen = 0;
+	json_t *dev = NULL, *j;
+	char *actor = NULL, *adetail = NULL, *subject = NULL, *sanstr = NULL;
+	char *serial = NULL, *id = NULL;
+	const char *status;
+	time_t now = dv_now();
+	enum dv_rc rc;
+
+	*out = NULL;
+	*detail = NULL;
+	memset(&s, 0, sizeof(s));
+	memset(&row, 0, sizeof(row));
+	memset(&op, 0, sizeof(op));
+	if (a->kind != CA_ATTESTATION || a->att == NULL) {
+		*detail = "this authority does not attest TPMs";
+		return DV_ERR_NOT_FOUND;
+	}
+	if (len != DV_ATT_SECRET_LEN) {
+		refuse(a, NULL, "spec §2.4: the secret is not 32 bytes");
+		*detail = "the secret must be the 32 bytes ActivateCredential "
+		    "returned";
+		return DV_ERR_MALFORMED;
+	}
+	pki_sha256(secret, len, md);
+	id = hex_encode(md, sizeof(md));
+	get.id = id;
+	get.out = &s;
+
+	/* the session, read first: nothing is signed for a bad secret */
+	rc = store_read(a->ca->store, session_get_tx, &get);
+	if (rc == DV_OK && strcmp(s.team, a->team) != 0)
+		rc = DV_ERR_NOT_FOUND;
+	if (rc == DV_OK && s.used_at != 0)
+		rc = DV_ERR_TOKEN_REUSED;
+	else if (rc == DV_OK && s.expires_at <= now)
+		rc = DV_ERR_TOKEN_EXPIRED;
+	if (rc == DV_ERR_NOT_FOUND)
+		rc = DV_ERR_UNAUTHORIZED;
+	if (rc != DV_OK) {
+		refuse(a, s.ek_urn, session_detail(rc));
+		*detail = session_detail(rc);
+		goto out;
+	}
+	/* the device may have been retired since /attest */
+	if ((rc = inv_device_get(a->ca->inv, a->team, s.device_id, &dev)) !=
+	    DV_OK) {
+		*detail = "the device of this activation is gone";
+		goto out;
+	}
+	status = json_get_str(dev, "status");
+	if (status == NULL || strcmp(status, "retired") == 0) {
+		refuse(a, s.ek_urn, "the EK's device was retired");
+		*detail = "the device holding this EK is retired";
+		rc = DV_ERR_FORBIDDEN;
+		goto out;
+	}
+
+	memset(&p, 0, sizeof(p));
+	p.ek_urn = s.ek_urn;
+	p.manufacturer = s.tpm_manufacturer;
+	p.model = s.tpm_model;
+	p.version = s.tpm_version;
+	p.not_before = now - AK_BACKDATE;
+	p.not_after = now + a->att->ak_lifetime;
+	p.crl_url = a->crl_url;
+	p.ocsp_url = a->ocsp_url;
+	p.issuer_url = a->issuer_url;
+	if ((rc = pki_akcert_issue(a->inter, &a->inter_signer, &p, s.ak_spki,
+	    s.ak_spki_len, &x, &der, &derlen)) != DV_OK) {
+		*detail = "the AK certificate could not be issued";
+		goto out;
+	}
+
+	/* stored and audited like every certificate (issue.c issue_fill) */
+	serial = pki_cert_serial_dec(x);
+	subject = pki_cert_subject(x);
+	if ((rc = pki_cert_sans(x, &sans)) != DV_OK)
+		goto out;
+	j = pki_sans_to_json(&sans);
+	sanstr = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	row.serial = serial;
+	row.authority = a->id;
+	row.provisioner = NULL;
+	row.subject = subject != NULL ? subject : "";
+	row.sans = sanstr;
+	row.not_before = pki_cert_not_before(x);
+	row.not_after = pki_cert_not_after(x);
+	row.der = der;
+	row.derlen = derlen;
+	row.device_id = s.device_id;
+	actor = xasprintf("tpm:%s", s.ek_urn);
+	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", "ak", "ekUrn",
+	    s.ek_urn, "deviceId", s.device_id, "tpmManufacturer",
+	    s.tpm_manufacturer, "tpmModel", s.tpm_model, "tpmVersion",
+	    s.tpm_version);
+	adetail = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	memset(&audit, 0, sizeof(audit));
+	audit.actor = actor;
+	audit.action = "cert.issue";
+	audit.object = serial;
+	audit.request_id = request_id != NULL ? request_id : "";
+	audit.detail = adetail;
+	audit.team = a->team;
+
+	/* single use, certificate, audit and last-seen: one transaction */
+	op.id = id;
+	op.now = now;
+	op.team = a->team;
+	op.row = &row;
+	op.audit = &audit;
+	if ((rc = store_write(a->ca->store, finish_tx, &op)) != DV_OK) {
+		if (rc == DV_ERR_NOT_FOUND || rc == DV_ERR_TOKEN_REUSED ||
+		    rc == DV_ERR_TOKEN_EXPIRED) {
+			/* a concurrent /secret won the race */
+			rc = rc == DV_ERR_NOT_FOUND ? DV_ERR_UNAUTHORIZED : rc;
+			refuse(a, s.ek_urn, session_detail(rc));
+			*detail = session_detail(rc);
+		} else
+			*detail = "the AK certificate could not be stored";
+		goto out;
+	}
+	if ((rc = chain_response(a, der, derlen, out)) != DV_OK)
+		goto out;
+	log_msg(LOG_INFO, EV ".issued", "{s:s,s:s,s:s,s:s}", "authority",
+	    a->id, "ek", s.ek_urn, "device", s.device_id, "serial", serial);
+out:
+	store_att_session_clear(&op.taken);
+	store_att_session_clear(&s);
+	pki_sans_clear(&sans);
+	pki_cert_free(x);
+	json_decref(dev);
+	free(der);
+	free(serial);
+	free(subject);
+	free(sanstr);
+	free(actor);
+	free(adetail);
+	free(id);
+	return rc;
+}
