@@ -248,6 +248,12 @@ on_exit() {
 			[ -f "$f" ] || continue
 			echo "# --- last lines of $f"
 			tail -30 "$f" | sed 's/^/# /'
+			# a sanitizer report: its first stacks say where
+			if grep -q 'Sanitizer' "$f"; then
+				echo "# --- first sanitizer stacks of $f"
+				grep -A14 -E 'ERROR: (Address|Leak)Sanitizer|^Direct leak|runtime error' \
+				    "$f" | head -80 | sed 's/^/# /'
+			fi
 		done
 		echo "# files kept in $T"
 	elif [ "${DEVID_KEEP:-0}" = 1 ]; then
