@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "tpm/tpm.h"
 #include "inventory/inv.h"
 
 static void
@@ -391,6 +392,7 @@ out:
 int
 main(int argc, char **argv)
 {
+	tpm_init();	/* before any thread: it sets TSS2_LOG */
 	if (pki_init() != DV_OK) {
 		fprintf(stderr, "devid-ca: OpenSSL initialisation failed\n");
 		return 1;
