@@ -126,21 +126,21 @@ test_migrate_reopen(void **state)
 
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 2);
+	assert_int_equal(st.schema_version, 3);
 	assert_int_equal(issue(s, "42", NULL), DV_OK);
 	/* WAL: the log file exists while the store is open */
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(access(wal, F_OK), 0);
 	store_close(s);
 	assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"),
-	    2);
+	    3);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM schema_version"),
 	    1);
 
 	/* reopen: nothing migrated again, the data is there */
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 2);
+	assert_int_equal(st.schema_version, 3);
 	assert_int_equal(store_cert_count(s, &n), DV_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_cert_get(s, "42", &c), DV_OK);
@@ -578,6 +578,182 @@ test_check_audit(void **state)
 	store_close(s);
 }
 
+/* ---- attestation sessions (issue 4) ---- */
+
+struct att_op {
+	struct store_att_session in;
+	const char	*id;
+	time_t		 now;
+	int		 max;
+	struct store_att_session out;
+	struct store_cert *cert;
+	struct store_audit *audit;
+};
+
+static enum dv_rc
+att_dev_tx(struct store_tx *tx, void *arg)
+{
+	struct store_device d;
+
+	(void)arg;
+	memset(&d, 0, sizeof(d));
+	d.id = "dev_1";
+	d.team = "default";
+	d.name = "tpm-1";
+	d.source = "api";
+	d.status = "approved";
+	d.tags = "[]";
+	d.created_at = d.updated_at = 1700000000;
+	return store_dev_insert(tx, &d);
+}
+
+static enum dv_rc
+att_insert_tx(struct store_tx *tx, void *arg)
+{
+	struct att_op *op = arg;
+
+	return store_att_session_insert(tx, &op->in, op->now, op->max);
+}
+
+static enum dv_rc
+att_take_tx(struct store_tx *tx, void *arg)
+{
+	struct att_op *op = arg;
+	enum dv_rc rc;
+
+	store_att_session_clear(&op->out);
+	if ((rc = store_att_session_take(tx, op->id, op->now, &op->out)) !=
+	    DV_OK)
+		return rc;
+	if (op->cert != NULL && ((rc = store_att_cert_insert(tx, op->cert)) !=
+	    DV_OK || (rc = store_tx_audit(tx, op->audit)) != DV_OK))
+		return rc;
+	return DV_OK;
+}
+
+static enum dv_rc
+att_get_tx(struct store_tx *tx, void *arg)
+{
+	struct att_op *op = arg;
+
+	store_att_session_clear(&op->out);
+	return store_att_session_get(tx, op->id, &op->out);
+}
+
+static void
+att_session(struct att_op *op, char *id, time_t created, time_t expires)
+{
+	static uint8_t pub[] = { 0x00, 0x01, 0x00, 0x0b };
+	static uint8_t name[] = { 0x00, 0x0b, 0xaa };
+	static uint8_t spki[] = { 0x30, 0x00 };
+
+	memset(&op->in, 0, sizeof(op->in));
+	op->in.id = id;
+	op->in.team = "default";
+	op->in.ek_urn = "urn:ek:sha256:AAAA";
+	op->in.device_id = "dev_1";
+	op->in.ak_public = pub;
+	op->in.ak_public_len = sizeof(pub);
+	op->in.ak_name = name;
+	op->in.ak_name_len = sizeof(name);
+	op->in.ak_spki = spki;
+	op->in.ak_spki_len = sizeof(spki);
+	op->in.tpm_manufacturer = "id:00001014";
+	op->in.tpm_model = "swtpm";
+	op->in.tpm_version = "id:20191023";
+	op->in.created_at = created;
+	op->in.expires_at = expires;
+}
+
+static void
+test_attest_sessions(void **state)
+{
+	struct fixture *f = *state;
+	struct att_op op;
+	struct store_cert c;
+	struct store_audit a = { "tpm:urn", "cert.issue", "77", "req-1", NULL,
+	    "default" };
+	struct store_cert *got = NULL;
+	struct store *s;
+	char id[8];
+	int i;
+
+	memset(&op, 0, sizeof(op));
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	assert_int_equal(store_write(s, att_dev_tx, NULL), DV_OK);
+
+	/* a session is inserted and read back whole */
+	att_session(&op, "s0", 1000, 1300);
+	op.now = 1000;
+	op.max = 8;
+	assert_int_equal(store_write(s, att_insert_tx, &op), DV_OK);
+	assert_int_equal(store_write(s, att_insert_tx, &op), DV_ERR_EXISTS);
+	op.id = "s0";
+	assert_int_equal(store_read(s, att_get_tx, &op), DV_OK);
+	assert_string_equal(op.out.ek_urn, "urn:ek:sha256:AAAA");
+	assert_string_equal(op.out.device_id, "dev_1");
+	assert_string_equal(op.out.tpm_model, "swtpm");
+	assert_int_equal(op.out.ak_name_len, 3);
+	assert_int_equal(op.out.ak_name[2], 0xaa);
+	assert_int_equal(op.out.ak_spki_len, 2);
+	assert_int_equal(op.out.expires_at, 1300);
+	assert_int_equal(op.out.used_at, 0);
+	op.id = "nope";
+	assert_int_equal(store_read(s, att_get_tx, &op), DV_ERR_NOT_FOUND);
+
+	/* at most max pending per EK: 7 more fit, the ninth is refused */
+	for (i = 1; i < 8; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		att_session(&op, id, 1000, 1300);
+		assert_int_equal(store_write(s, att_insert_tx, &op), DV_OK);
+	}
+	att_session(&op, "s8", 1000, 1300);
+	assert_int_equal(store_write(s, att_insert_tx, &op),
+	    DV_ERR_UNAVAILABLE);
+
+	/* single use, in one transaction with the certificate */
+	cert_init(&c, "77", "default/attestation");
+	c.device_id = "dev_1";
+	op.cert = &c;
+	op.audit = &a;
+	op.id = "s0";
+	op.now = 1100;
+	assert_int_equal(store_write(s, att_take_tx, &op), DV_OK);
+	assert_int_equal(op.out.used_at, 1100);
+	assert_int_equal(store_cert_get(s, "77", &got), DV_OK);
+	assert_string_equal(got->device_id, "dev_1");
+	store_cert_free(got);
+	op.cert = NULL;
+	assert_int_equal(store_write(s, att_take_tx, &op),
+	    DV_ERR_TOKEN_REUSED);
+	/* a used session no longer counts as pending */
+	assert_int_equal(store_write(s, att_insert_tx, &op), DV_OK);
+	op.id = "nope";
+	assert_int_equal(store_write(s, att_take_tx, &op), DV_ERR_NOT_FOUND);
+	/* a failed certificate insert undoes the take */
+	cert_init(&c, "77", "default/attestation");
+	op.cert = &c;
+	op.id = "s1";
+	assert_int_equal(store_write(s, att_take_tx, &op), DV_ERR_EXISTS);
+	op.cert = NULL;
+	assert_int_equal(store_read(s, att_get_tx, &op), DV_OK);
+	assert_int_equal(op.out.used_at, 0);
+
+	/* expiry: refused at expires_at, purged by the next insert */
+	op.id = "s2";
+	op.now = 1300;
+	assert_int_equal(store_write(s, att_take_tx, &op),
+	    DV_ERR_TOKEN_EXPIRED);
+	att_session(&op, "s9", 1300, 1600);
+	assert_int_equal(store_write(s, att_insert_tx, &op), DV_OK);
+	op.id = "s2";
+	assert_int_equal(store_read(s, att_get_tx, &op), DV_ERR_NOT_FOUND);
+	assert_int_equal(store_write(s, att_take_tx, &op), DV_ERR_NOT_FOUND);
+
+	store_att_session_clear(&op.out);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -595,6 +771,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_concurrent, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_close_drains, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_attest_sessions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_check_audit, setup,
 		    teardown),
