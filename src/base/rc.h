@@ -46,6 +46,24 @@ enum dv_rc {
 	DV_ERR_AK_CREATION,	/* creationHash != H(TPMS_CREATION_DATA): 400 */
 	DV_ERR_AK_NAME,		/* attested objectName != Name(AK): 400 */
 	DV_ERR_AK_SIGNATURE,	/* creation attestation not signed by AK: 400 */
+	/* ---- device-attest-01 (issue 5; src/attest, spec/attestation.md
+	 * §7-10): one code per check, ACME badAttestationStatement ---- */
+	DV_ERR_ATT_OBJECT,	/* attestation object not strict CBOR: 400 */
+	DV_ERR_ATT_FORMAT,	/* fmt unknown or not this verifier's: 400 */
+	DV_ERR_ATT_STMT,	/* attStmt field missing or mistyped: 400 */
+	DV_ERR_ATT_VERSION,	/* tpm ver is not "2.0": 400 */
+	DV_ERR_ATT_NO_ROOTS,	/* no trust roots configured: 500 */
+	DV_ERR_ATT_CHAIN,	/* x5c does not chain to the roots: 400 */
+	DV_ERR_ATT_AK_CERT,	/* AK certificate profile violated: 400 */
+	DV_ERR_ATT_ALG,		/* alg or signature hash not allowed: 400 */
+	DV_ERR_ATT_CERTIFY_TYPE, /* certInfo not TPM_ST_ATTEST_CERTIFY: 400 */
+	DV_ERR_ATT_KEY,		/* attested key type or size not allowed: 400 */
+	DV_ERR_ATT_NOT_GENERATED, /* certInfo magic not TPM_GENERATED: 400 */
+	DV_ERR_ATT_ATTRIBUTES,	/* attested key not TPM-resident: 400 */
+	DV_ERR_ATT_NAME,	/* certified name != Name(pubArea): 400 */
+	DV_ERR_ATT_SIGNATURE,	/* statement signature invalid: 400 */
+	DV_ERR_ATT_KEYAUTH,	/* extraData / nonce != key authorization: 400 */
+	DV_ERR_ATT_IDENTIFIER,	/* serial / UDID extension missing or bad: 400 */
 	DV_RC__MAX
 };
 
