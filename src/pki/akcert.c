@@ -276,7 +276,8 @@ ek_root_add(struct pki_ek_roots *r, X509 *x, const char *path)
 	if (!X509_STORE_add_cert(r->store, x)) {
 		unsigned long e = ERR_peek_last_error();
 
-		/* the same certificate in two files (IFX1 and IFX_RSA_01I) */
+		/* the same certificate in two files (IFX1 and IFX_RSA_01I):
+		 * OpenSSL 3 accepts it silently, older ones said so */
 		if (ERR_GET_REASON(e) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
 			pki_log_ssl(LOG_ERR, EV_EK, "X509_STORE_add_cert %s",
 			    path);

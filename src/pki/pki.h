@@ -615,7 +615,7 @@ struct pki_ek_roots;
  */
 enum dv_rc	pki_ek_roots_load(const char *dir, struct pki_ek_roots **out);
 void		pki_ek_roots_free(struct pki_ek_roots *);
-/* Certificates held (duplicates counted once). */
+/* Certificates read (a certificate in two files counts twice). */
 size_t		pki_ek_roots_count(const struct pki_ek_roots *);
 
 /* DER bytes, borrowed. */
@@ -632,5 +632,85 @@ struct pki_der {
  */
 enum dv_rc	pki_ek_cert_verify(const struct pki_ek_roots *r,
 		    const struct pki_der *certs, size_t n, size_t leaf);
+
+/* ---- device-attest-01 certificates (issue 5; attext.c) ---- */
+/*
+ * What src/attest needs from X.509 (spec/attestation.md §8-10, §13): the
+ * x5c chain check, the AK certificate profile, and the vendor extensions of
+ * Apple MDA and YubiKey PIV attestation leaves.  The OIDs, none registered
+ * with OpenSSL (they are compared as objects):
+ */
+/* Apple MDA (spec §9; values are raw extnValue octets, not DER) */
+#define PKI_OID_APPLE_SERIAL	"1.2.840.113635.100.8.9.1"  /* serial */
+#define PKI_OID_APPLE_UDID	"1.2.840.113635.100.8.9.2"  /* UDID */
+#define PKI_OID_APPLE_NONCE	"1.2.840.113635.100.8.11.1" /* freshness */
+/* YubiKey PIV attestation serial: DER INTEGER (spec §10) */
+#define PKI_OID_YUBIKEY_SERIAL	"1.3.6.1.4.1.41482.3.7"
+/* tcg-kp-AIKCertificate, the AK certificate's first EKU (spec §13.1) */
+#define PKI_OID_TCG_KP_AIK	"2.23.133.8.3"
+/* id-on-permanentIdentifier (RFC 4043 §2) */
+#define PKI_OID_PERMANENT_ID	"1.3.6.1.5.5.7.8.3"
+
+/*
+ * Decodes the x5c certificates (DER, exactly, leaf first, at most
+ * DV_MAX_CHAIN) and verifies certs[0] to a root of t at time at (0: now),
+ * the others serving as untrusted intermediates; no EKU is required of
+ * the chain (step-ca: key usage "any").  On success *leaf is the decoded
+ * leaf (pki_cert_free).  DV_ERR_MALFORMED for an undecodable certificate,
+ * DV_ERR_TOO_LARGE over DV_MAX_CHAIN, DV_ERR_UNTRUSTED when it does not
+ * verify; each logged.
+ */
+enum dv_rc	pki_att_chain_verify(const struct pki_trust *t,
+		    const struct pki_der *certs, size_t n, time_t at,
+		    X509 **leaf);
+
+/* The AK certificate fields src/attest keeps.  Every pointer is owned. */
+struct pki_akcert_info {
+	char		*ek_urn;	/* URI SAN urn:ek:sha256:...; NULL if
+					   absent */
+	char		*manufacturer;	/* 2.23.133.2.1 of the SAN dirName */
+	char		*model;		/* 2.23.133.2.2 */
+	char		*version;	/* 2.23.133.2.3 */
+	char		**perm_ids;	/* PermanentIdentifier identifierValues */
+	size_t		 nperm_ids;
+};
+/*
+ * Checks the AK certificate profile step-ca applies (spec §8 step 5-6,
+ * WebAuthn "TPM Attestation Statement Certificate Requirements"), in this
+ * order: X.509 v3; empty subject; not a CA; an EKU whose first OID is
+ * tcg-kp-AIKCertificate; a SAN directoryName with non-empty printable
+ * 2.23.133.2.1/2/3 (one multi-valued or three single RDNs); at most one
+ * EK URN URI and DV_MAX_SANS PermanentIdentifiers, each printable UTF-8 of
+ * at most DV_ATT_MAX_DEVICE_ID bytes.  On success *out is filled
+ * (pki_akcert_info_clear); on failure it is zeroed.  DV_ERR_MALFORMED,
+ * logged with the clause, for any violation.
+ */
+enum dv_rc	pki_akcert_read(X509 *ak, struct pki_akcert_info *out);
+void		pki_akcert_info_clear(struct pki_akcert_info *);
+
+/* Apple MDA leaf fields (spec §9).  Every pointer is owned. */
+struct pki_apple_att {
+	uint8_t		*nonce;		/* 8.11.1 raw octets; NULL if absent */
+	size_t		 noncelen;
+	char		*serial;	/* 8.9.1; NULL if absent */
+	char		*udid;		/* 8.9.2; NULL if absent */
+};
+/*
+ * Reads the Apple MDA extensions of leaf.  An extension present twice,
+ * marked critical, empty, longer than DV_ATT_MAX_DEVICE_ID (serial, UDID)
+ * or 64 (nonce) bytes, or a serial/UDID not printable ASCII is
+ * DV_ERR_MALFORMED.  Absence is not an error here.  On success *out is
+ * filled (pki_apple_att_clear); on failure it is zeroed.
+ */
+enum dv_rc	pki_apple_att_read(X509 *leaf, struct pki_apple_att *out);
+void		pki_apple_att_clear(struct pki_apple_att *);
+
+/*
+ * The YubiKey serial (1.3.6.1.4.1.41482.3.7, a non-negative DER INTEGER
+ * below 2^63) of a PIV attestation leaf as a decimal string (*serial new).
+ * DV_ERR_NOT_FOUND when absent; DV_ERR_MALFORMED when repeated, critical,
+ * not an exact DER INTEGER, negative or too large.
+ */
+enum dv_rc	pki_yubikey_serial(X509 *leaf, char **serial);
 
 #endif

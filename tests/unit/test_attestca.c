@@ -499,6 +499,76 @@ test_finish(void **state)
 	free(id);
 }
 
+/* Reads a file of ../shared/data (new buffer). */
+static uint8_t *
+shared_file(const char *rel, size_t *len)
+{
+	const char *shared = getenv("DEVID_SHARED");
+	uint8_t *data = NULL;
+	char *p;
+
+	p = xasprintf("%s/data/%s", shared != NULL ? shared : "../shared",
+	    rel);
+	assert_int_equal(file_read(p, 1 << 20, &data, len), DV_OK);
+	free(p);
+	return data;
+}
+
+/*
+ * Real EK certificates (../shared/data/ek-certs) chain to the TPM makers'
+ * certificates of ../shared/data/ek-roots: Nuvoton (issued by the root
+ * itself), STMicroelectronics RSA (0xff NV padding after the DER, via the
+ * STM intermediate) and ECC (an intermediate whose GlobalSign root is not
+ * published: a partial chain); a Google vTPM EK does not.
+ */
+static void
+test_ek_roots(void **state)
+{
+	static const char *const good[] = {
+		"ek-certs/nuvoton/nuvoton_ek_devicecert.cer",
+		"ek-certs/stm/stm_rsa_ek_with_trailing_ff.der",
+		"ek-certs/stm/stm_ecc_ek.der",
+	};
+	struct pki_ek_roots *roots = NULL;
+	struct pki_der d[2];
+	const char *shared = getenv("DEVID_SHARED");
+	uint8_t *data, *other;
+	size_t len, olen, i;
+	char *dir;
+
+	(void)state;
+	dir = xasprintf("%s/data/ek-roots", shared != NULL ? shared :
+	    "../shared");
+	assert_int_equal(pki_ek_roots_load(dir, &roots), DV_OK);
+	free(dir);
+	/* 51 files, one certificate each */
+	assert_int_equal(pki_ek_roots_count(roots), 51);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		data = shared_file(good[i], &len);
+		d[0].der = data;
+		d[0].len = len;
+		assert_int_equal(pki_ek_cert_verify(roots, d, 1, 0), DV_OK);
+		free(data);
+	}
+	/* a vTPM EK whose CA is not among them, with or without another
+	 * EK certificate sent along */
+	data = shared_file("ek-certs/gce-vtpm/tpm_ek_intermediate_2.crt", &len);
+	other = shared_file("ek-certs/stm/stm_ecc_ek.der", &olen);
+	d[0].der = data;
+	d[0].len = len;
+	d[1].der = other;
+	d[1].len = olen;
+	assert_int_equal(pki_ek_cert_verify(roots, d, 2, 0),
+	    DV_ERR_UNTRUSTED);
+	/* garbage is untrusted, not a crash */
+	d[0].len = 10;
+	assert_int_equal(pki_ek_cert_verify(roots, d, 1, 0),
+	    DV_ERR_UNTRUSTED);
+	free(data);
+	free(other);
+	pki_ek_roots_free(roots);
+}
+
 int
 main(void)
 {
@@ -507,6 +577,7 @@ main(void)
 		cmocka_unit_test(test_begin_refusals),
 		cmocka_unit_test(test_begin_policy),
 		cmocka_unit_test(test_finish),
+		cmocka_unit_test(test_ek_roots),
 	};
 
 	log_init(LOG__MAX, 2);
