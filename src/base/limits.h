@@ -205,4 +205,28 @@
 #define DV_ATT_AK_LIFETIME_MIN	60
 #define DV_ATT_AK_LIFETIME_CEILING (10LL * 366 * 24 * 3600)
 
+/* ---- device-attest-01 (issue 5; src/attest, spec/attestation.md §7-10) */
+/* Bytes of one attestation object (the CBOR after base64url).  The ACME
+ * body is at most DV_MAX_BODY (64 KiB) and base64url costs 4/3, so 48 KiB
+ * is the most a client can send; a real tpm statement (AK certificate,
+ * one intermediate, TPM structures) is below 4 KiB. */
+#define DV_ATT_MAX_OBJECT	(48 * 1024)
+/* Nesting of CBOR arrays and maps: object map > attStmt map > x5c array
+ * is 3; one more is refused rather than decoded. */
+#define DV_ATT_CBOR_MAX_DEPTH	3
+/* Pairs of one CBOR map: the tpm attStmt has six (ver, alg, x5c, sig,
+ * certInfo, pubArea); the object itself three (fmt, attStmt, authData). */
+#define DV_ATT_CBOR_MAX_PAIRS	8
+/* Elements of one CBOR array: only x5c is one, at most DV_MAX_CHAIN. */
+#define DV_ATT_CBOR_MAX_ITEMS	DV_MAX_CHAIN
+/* Bytes of one CBOR byte or text string: a certificate (DV_MAX_DER); the
+ * TPM structures have their own, smaller DV_TPM_MAX_* bounds. */
+#define DV_ATT_CBOR_MAX_STRING	DV_MAX_DER
+/* Bytes of a map key or the fmt text ("android-key" is the longest). */
+#define DV_ATT_MAX_KEY		32
+/* Bytes of a device identifier read from an attestation certificate:
+ * Apple serials are 10-12 characters, UDIDs 25 or 40, YubiKey serials at
+ * most 10 digits; 128 is generous. */
+#define DV_ATT_MAX_DEVICE_ID	128
+
 #endif
