@@ -14,7 +14,8 @@
  *  - `tpm` statements with a software key pair standing in for the AK
  *    (TPMS_ATTEST, TPMT_PUBLIC, TPMT_SIGNATURE marshalled with tss2-mu),
  *    the AK certificate issued by pki_akcert_issue, every check and its
- *    failure.
+ *    failure; and two statements made by swtpm (RSA and ECC AK certifying
+ *    a P-256 key over SHA-256 of the key authorization) verify.
  * With DEVID_ATT_SEEDS=<dir> set, the good objects are also written there
  * (the fuzz seeds of fuzz/corpus/attobj and att_formats).
  */
@@ -1283,6 +1284,138 @@ test_tpm(void **state)
 	free((char *)ek_urn);
 }
 
+/* version 0.7.1, Copyright (c) 2014-2021 IBM Corp. via ESAPI: RSA AK (restricted, sign), P-256 key
+ * (fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign),
+ * TPM2_Certify(key, AK, qualifyingData = SHA-256(KEYAUTH)). */
+static const char *swtpm_rsa[4] = {
+	/* ak_public */
+	("0001000b00050472000000100014000b0800000000000100b5fd4cb3789dfb18"
+	 "1ed54c613b74010345490d02c31f51a48efcc077b30d48446ec24635e5581079"
+	 "0b01b65b23d2b5c7cbc84d1505867ceb353a7cfc62007ae421908564f6f7b636"
+	 "76f2864a9dcf2f33c25f0c05ce5bb055953a653eb15820b510107fb70d0645e1"
+	 "8049e9161127277d6aaf68788a9be1dbd326c66eaa2828470b1bc3227e9ebe5d"
+	 "5192da08fc97ed6175ac13f5212f6518ea8ffc50f36d0806b4e89081e3c78844"
+	 "1a92a6729bd955144fecbe03f70311ad21131be58bfa3fe7778a6635c83b6bfa"
+	 "1055569d087ef0e704f76ff9e1b5cd59c6212ff202e27c6077849630c6e33768"
+	 "03b35cc536a9079207debee7040bfd3a1ca0fc2a96c08c27"),
+	/* pub_area */
+	("0023000b00040072000000100010000300100020ecd0791cd9c4ae38774562be"
+	 "fffcff4cf6f8142b1e273829c518ce96d5a1c19300205dc8d8ac88bc7ac3b97f"
+	 "81444746bd823a19de8561f2eb3326eee90e00095a0d"),
+	/* cert_info */
+	("ff54434780170022000b1e71240e620b87c4ca8d71c4262bc7e1c28d4eaafd85"
+	 "972e9d5f1ca821424b500020c4982262abf822f1149209c3c4122209e69afef9"
+	 "9fb4f32642412d7ef1df4fb900000000000088a0a3a833de5ab1c3eb01b115d0"
+	 "a10d5d148c0022000b18d2cf6f1efdb3a19a21ac7487857d7a7717c902884d0d"
+	 "b2b80e8d0ad4ac94490022000b9fbecb9634f63f53fc6d54b2d05a9510fc71ff"
+	 "b8056c51b792ba65aa396a450b"),
+	/* sig */
+	("0014000b010005b6244ca1c05db3204d497ca19b43f7e29fddd40bcef7c4b523"
+	 "113113da8bddc2193dea82ff4e2d71bca629960c3380d312445e58eab3f1b964"
+	 "9ac76854c14051143575d86755fd303c52a49e13392d6b07ff337bec345e39c6"
+	 "ca45ce640fc44a718503c2eb2ece5a584c4ae2b7a1c6bc0266e994b2b50cd4b7"
+	 "8c6d3140471c4342fa82b562177a35106d131e5663bf93ded3aac0d7f5a7ae9d"
+	 "2464e222a18b9f5881a75c7ad8d401a6a0bd03d8ae0cc1405f7496e0fd86632c"
+	 "06fb89d3349732163a418d56a0b22fdf49319d6d4adc723b50a774bcbeab5aa2"
+	 "f01948a68672ceb587fee1518f51ab1750f79f52be50925597c3e0b787ae696e"
+	 "db30dd3e4b61"),
+};
+
+/* version 0.7.1, Copyright (c) 2014-2021 IBM Corp. via ESAPI: ECC AK (restricted, sign), P-256 key
+ * (fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign),
+ * TPM2_Certify(key, AK, qualifyingData = SHA-256(KEYAUTH)). */
+static const char *swtpm_ecc[4] = {
+	/* ak_public */
+	("0023000b00050472000000100018000b0003001000204e3b6a76357cc0474419"
+	 "1c256f60d175787b7f3d3b988fdf77474d3abb7b3bc00020aace87d29d763e9c"
+	 "64fbd61f18b6539f553a56abbd6df1fc618b9dcac17724c6"),
+	/* pub_area */
+	("0023000b00040072000000100010000300100020a057e13bc0d7962365128f8e"
+	 "17c183e59cda3225e8e0cb4e6a11af52a35a572800204f400cc7e16dbb279bbd"
+	 "9c6d17ed365f5fab5178e271973e66ab6c17e12a7e9a"),
+	/* cert_info */
+	("ff54434780170022000be1be66a541797c8ca3bfa5d06e1d9f3aad7a3d13272e"
+	 "a41dd32e41452f8e34d00020c4982262abf822f1149209c3c4122209e69afef9"
+	 "9fb4f32642412d7ef1df4fb900000000000088b61c3e252b81afe53301b0b457"
+	 "7f8f4edb640022000ba8571ce5cb60faf6c6a2deb2f20ad7b04eda59eabaae06"
+	 "31a4229d03a4ff40160022000bc07821fc9f5ccd3ecc62b9a1ed7fcc39ae7da6"
+	 "e1732e22e55c7318f98da0bc95"),
+	/* sig */
+	("0018000b00204fff71fb90c23be473c813eb8c7dd9679590b5c2bc42196985e4"
+	 "04a7c742ef08002092ac1e01540cee1b6e98634e9015a4db76432e543c2746a5"
+	 "2487a4bbfbb4bee9"),
+};
+
+/* A statement made by a real (software) TPM: only the AK certificate is
+ * issued here, for the AK public key the TPM made. */
+static void
+swtpm_case(const char *const hx[4], int64_t alg)
+{
+	struct pki_ak_profile akp = { NULL, "id:49424D00", "swtpm",
+	    "id:20191023", 0, 0, NULL, NULL, NULL };
+	struct tpm_public *akpub, *kpub;
+	struct att_params p = params(F.trust);
+	struct att_result r;
+	uint8_t *v[4], *akspki, *akder, *kspki, *b, md[32];
+	size_t vl[4], akspkilen, akderlen, kspkilen, n, i;
+	cbor_item_t *st;
+	char *urn;
+	X509 *tmp;
+
+	for (i = 0; i < 4; i++)
+		assert_int_equal(hex_decode(hx[i], &v[i], &vl[i]), DV_OK);
+	assert_int_equal(tpm_public_parse(v[0], vl[0], &akpub), DV_OK);
+	assert_int_equal(tpm_public_spki(akpub, &akspki, &akspkilen), DV_OK);
+	assert_int_equal(tpm_public_parse(v[1], vl[1], &kpub), DV_OK);
+	assert_int_equal(tpm_public_spki(kpub, &kspki, &kspkilen), DV_OK);
+	pki_sha256("swtpm EK", 8, md);
+	assert_int_equal(pki_b64_encode(md, 32, &urn), DV_OK);
+	akp.ek_urn = xasprintf("%s%s", PKI_EK_URN_PREFIX, urn);
+	akp.not_before = F.now - DAY;
+	akp.not_after = F.now + DAY;
+	assert_int_equal(pki_akcert_issue(F.root.x, &F.root.s, &akp, akspki,
+	    akspkilen, &tmp, &akder, &akderlen), DV_OK);
+	pki_cert_free(tmp);
+
+	st = cbor_new_definite_map(6);
+	put(st, "ver", cbor_build_string("2.0"));
+	put(st, "alg", cose_alg(alg));
+	put(st, "x5c", x5c_array(&akder, &akderlen, 1));
+	put(st, "sig", bstr(v[3], vl[3]));
+	put(st, "certInfo", bstr(v[2], vl[2]));
+	put(st, "pubArea", bstr(v[1], vl[1]));
+	b = object("tpm", st, &n);
+	assert_int_equal(parse_verify(b, n, &p, &r), DV_OK);
+	assert_int_equal(r.spkilen, kspkilen);
+	assert_memory_equal(r.spki, kspki, kspkilen);
+	assert_string_equal(r.ak.ek_urn, akp.ek_urn);
+	att_result_clear(&r);
+	/* the same TPM statement for another challenge */
+	p.key_auth = TOKEN ".another-thumbprint";
+	assert_int_equal(parse_verify(b, n, &p, &r), DV_ERR_ATT_KEYAUTH);
+	free(b);
+
+	free((char *)akp.ek_urn);
+	free(urn);
+	free(akder);
+	free(kspki);
+	free(akspki);
+	tpm_public_free(kpub);
+	tpm_public_free(akpub);
+	for (i = 0; i < 4; i++)
+		free(v[i]);
+}
+
+static void
+test_tpm_swtpm(void **state)
+{
+	(void)state;
+	swtpm_case(swtpm_rsa, -257);
+	/* cli sets alg from the attested key (ECC: -7); SHA-256 either way */
+	swtpm_case(swtpm_rsa, -7);
+	swtpm_case(swtpm_ecc, -7);
+}
+
 int
 main(void)
 {
@@ -1294,6 +1427,7 @@ main(void)
 		cmocka_unit_test(test_apple),
 		cmocka_unit_test(test_step),
 		cmocka_unit_test(test_tpm),
+		cmocka_unit_test(test_tpm_swtpm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
