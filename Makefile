@@ -19,7 +19,8 @@ DEB_PKGS := build-essential cmake pkg-config clang \
 	libjansson-dev libjose-dev jose libcbor-dev libtss2-dev \
 	libsqlite3-dev sqlite3 libpq-dev libcmocka-dev \
 	jq python3 golang-cfssl procps psmisc \
-	swtpm swtpm-tools tpm2-tools
+	swtpm swtpm-tools tpm2-tools \
+	lego certbot uacme dehydrated python3-cryptography
 
 .PHONY: all deps build test-build unit e2e fuzz test run bench bench-attest bench-inventory clean
 

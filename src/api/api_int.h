@@ -26,4 +26,9 @@ void		api_mdm_webhook(struct http_req *, struct ca *,
 void		api_attest_post(struct http_req *, struct ca_authority *);
 void		api_secret_post(struct http_req *, struct ca_authority *);
 
+/* Everything under .../acme/ of an authority (acme.c, issue 5); rest is
+ * the path after "/acme". */
+void		api_acme_route(struct http_req *, struct ca_authority *,
+		    const char *rest);
+
 #endif

@@ -401,6 +401,10 @@ api_ca_route(struct http_req *q, struct ca_authority *a, const char *rest)
 	enum http_method m = http_req_method(q);
 	bool get = m == HTTP_M_GET || m == HTTP_M_HEAD;
 
+	if (strncmp(rest, "/acme/", 6) == 0) {
+		api_acme_route(q, a, rest + 5);
+		return;
+	}
 	/* Every route also answers without the /1.0 prefix (§1.1). */
 	if (strncmp(rest, "/1.0/", 5) == 0)
 		rest += 4;

@@ -256,4 +256,18 @@ enum dv_rc	ca_attest_finish(struct ca_authority *, const uint8_t *secret,
 		    size_t len, const char *request_id, json_t **out,
 		    const char **detail);
 
+/* ---- ACME (issue 5) ---- */
+/*
+ * Signs the certificate of a finalized ACME order (RFC 8555 §7.4): the
+ * caller (src/acme) has checked csr against the order; names are the
+ * order's identifiers, [nb, na] its validity, prov the ACME provisioner
+ * and actor the audit actor ("acme/<prov>:<account>").  The CN is the
+ * CSR's when it is one of names, else the first name.  *out is new, to
+ * be stored with ca_commit_submit() before the certificate is served.
+ */
+enum dv_rc	ca_acme_prepare(struct ca_authority *, const struct prov *prov,
+		    const struct pki_csr *csr, const struct pki_sans *names,
+		    time_t nb, time_t na, const char *actor,
+		    const char *request_id, struct ca_issue **out);
+
 #endif

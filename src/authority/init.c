@@ -144,6 +144,10 @@ authority_config(enum ca_kind kind, const json_t *jwk_pub)
 	key = xasprintf("keys/%s-intermediate.key", kn);
 	provs = json_pack("[{s:s,s:s,s:O}]", "type", "JWK", "name", "admin",
 	    "key", jwk_pub);
+	if (kind == CA_AGENT)
+		/* the Agent CA's ACME server (issue 5) */
+		json_array_append_new(provs, json_pack("{s:s,s:s,s:[s]}",
+		    "type", "ACME", "name", "acme", "challenges", "http-01"));
 	if (kind == CA_ACCOUNT)
 		/* device certificates (Agent CA) buy account certificates */
 		json_array_append_new(provs, json_pack("{s:s,s:s,s:s}",

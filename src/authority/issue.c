@@ -386,3 +386,61 @@ out:
 	ca_issue_free(iss);
 	return rc;
 }
+
+enum dv_rc
+ca_acme_prepare(struct ca_authority *a, const struct prov *prov,
+    const struct pki_csr *csr, const struct pki_sans *names, time_t nb,
+    time_t na, const char *actor, const char *request_id,
+    struct ca_issue **out)
+{
+	struct ca_issue *iss = NULL;
+	struct pki_profile p;
+	const char *cn = NULL;
+	size_t i;
+	json_t *d;
+	enum dv_rc rc;
+
+	*out = NULL;
+	/* step-ca: the CSR's CN when it is one of the names, else the
+	 * first name */
+	for (i = 0; csr->cn != NULL && i < names->n; i++)
+		if (strcasecmp(names->v[i].value, csr->cn) == 0)
+			cn = csr->cn;
+	if (cn == NULL && names->n > 0)
+		cn = names->v[0].value;
+	memset(&p, 0, sizeof(p));
+	p.cn = cn;
+	p.sans = names;
+	p.not_before = nb;
+	p.not_after = na;
+	p.ku = PKI_KU_DIGITAL_SIGNATURE;
+	if (csr->keytype == PKI_KEY_RSA2048 || csr->keytype == PKI_KEY_RSA3072
+	    || csr->keytype == PKI_KEY_RSA4096)
+		p.ku |= PKI_KU_KEY_ENCIPHERMENT;
+	p.eku = PKI_EKU_SERVER_AUTH | PKI_EKU_CLIENT_AUTH;
+	p.path_len = -1;
+	p.crl_url = a->crl_url;
+	p.ocsp_url = a->ocsp_url;
+	p.issuer_url = a->issuer_url;
+	if (!prov_get_claims(prov)->disable_smallstep_ext) {
+		p.prov_type = (int)prov_get_type(prov);
+		p.prov_name = prov_get_name(prov);
+		p.prov_cred = "";
+	}
+	iss = issue_new(a, request_id);
+	if ((rc = ca_issue_sign(a, &p, csr->spki, csr->spkilen, iss))
+	    != DV_OK)
+		goto out;
+	iss->actor = xstrdup(actor);
+	d = json_pack("{s:s}", "provisionerType", "ACME");
+	iss->detail = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	if ((rc = issue_fill(iss, prov_get_name(prov), "cert.issue"))
+	    != DV_OK)
+		goto out;
+	*out = iss;
+	iss = NULL;
+out:
+	ca_issue_free(iss);
+	return rc;
+}

@@ -73,4 +73,36 @@ bool		jws_check_audience(const json_t *claims,
 char		*jws_b64url_encode(const uint8_t *, size_t);
 enum dv_rc	jws_b64url_decode(const char *, uint8_t **out, size_t *len);
 
+/* ---- flattened JSON serialization (RFC 7515 §7.2.2; ACME, issue 5) ---- */
+/* A flattened JWS decoded, signature NOT yet verified. */
+struct jws_flat {
+	json_t		*header;	/* owned: the protected header */
+	uint8_t		*payload;	/* owned, NULL when empty */
+	size_t		 payloadlen;	/* 0: POST-as-GET (RFC 8555 §6.3) */
+	char		*input;		/* owned: signing input, prot "." pay */
+	size_t		 inputlen;
+	uint8_t		*sig;		/* owned */
+	size_t		 siglen;
+};
+/*
+ * Parses body, at most DV_MAX_TOKEN bytes (DV_ERR_TOO_LARGE), as a strict
+ * JSON object with exactly "protected", "payload" and "signature" (no
+ * unprotected header), each base64url; the protected header a JSON object
+ * with a string "alg" and no "crit".  DV_ERR_MALFORMED otherwise, logged.
+ * *out is new (jws_flat_free).  The alg is not checked here: see
+ * jws_alg_accepted().
+ */
+enum dv_rc	jws_flat_parse(const uint8_t *body, size_t len,
+		    struct jws_flat **out);
+void		jws_flat_free(struct jws_flat *);
+/* True if alg is one this module verifies (ES*, RS*, PS*, EdDSA). */
+bool		jws_alg_accepted(const char *alg);
+/*
+ * Verifies f with the public jwk: DV_ERR_BAD_TOKEN for an alg not
+ * accepted, DV_ERR_BAD_KEY when jwk does not fit the alg or is not
+ * acceptable (jws_jwk_check rules), DV_ERR_UNAUTHORIZED when the
+ * signature does not verify.
+ */
+enum dv_rc	jws_flat_verify(const struct jws_flat *, const json_t *jwk);
+
 #endif

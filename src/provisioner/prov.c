@@ -179,7 +179,7 @@ prov_load(const json_t *cfg, const struct prov_claims *global,
 			break;
 	if (i == sizeof(type_names) / sizeof(type_names[0]) ||
 	    (type_names[i].type != PROV_JWK && type_names[i].type !=
-	    PROV_X5C)) {
+	    PROV_X5C && type_names[i].type != PROV_ACME)) {
 		log_msg(LOG_WARN, "config.provisioner", "{s:s,s:s,s:s*}",
 		    "reason", "spec §2: provisioner type not implemented",
 		    "type", type, "provisioner", name);
@@ -208,7 +208,16 @@ prov_load(const json_t *cfg, const struct prov_claims *global,
 	if ((rc = prov_policy_load(json_object_get(cfg, "policy"),
 	    &p->policy)) != DV_OK)
 		goto err;
-	rc = p->type == PROV_JWK ? load_jwk(p, cfg) : load_x5c(p, cfg);
+	/* ACME: no key; src/acme reads its own options from the JSON */
+	if (p->type == PROV_JWK)
+		rc = load_jwk(p, cfg);
+	else if (p->type == PROV_X5C)
+		rc = load_x5c(p, cfg);
+	else {
+		/* no token flow; a token naming it is refused by type */
+		p->token_id = xasprintf("acme:%s", p->name);
+		rc = DV_OK;
+	}
 	if (rc != DV_OK)
 		goto err;
 	*out = p;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acme/acme.h"
 #include "api/api.h"
 #include "tpm/tpm.h"
 #include "inventory/inv.h"
@@ -330,6 +331,12 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	tls_nb = dv_now();
+	/* ACME challenge validation, off the request threads */
+	if ((rc = acme_validators_start(ca, 4)) != DV_OK) {
+		fprintf(stderr, "devid-ca serve: cannot start the ACME "
+		    "validators: %s\n", dv_rc_str(rc));
+		goto out;
+	}
 	memset(&hc, 0, sizeof(hc));
 	hc.listen = ca->listen;
 	hc.workers = ca->workers;
@@ -383,6 +390,7 @@ cmd_serve(int argc, char **argv)
 	ret = 0;
 out:
 	http_server_stop(srv);
+	acme_validators_stop();
 	ca_free(ca);
 	free(chain);
 	free(key);

@@ -424,4 +424,125 @@ enum dv_rc	store_att_session_take(struct store_tx *, const char *id,
 enum dv_rc	store_att_cert_insert(struct store_tx *,
 		    const struct store_cert *);
 
+/* ---- ACME (issue 5; store_acme.c, migration 4) ---- */
+/*
+ * The state of the ACME server (RFC 8555 §7.1): nonces, accounts, orders,
+ * authorizations and challenges, so that any node sharing the store can
+ * answer any request.  State changes run inside store_write, so a
+ * read-check-update is one transaction (two concurrent finalizes of one
+ * order see one winner).  Strings are borrowed in inputs and owned in
+ * outputs (the *_clear functions); JSON columns hold JSON text.
+ */
+struct store_acme_account {
+	char		*id;
+	char		*prov;		/* "team/authority/provisioner" */
+	char		*thumbprint;	/* RFC 7638 of jwk */
+	char		*jwk;		/* JSON text */
+	char		*status;	/* valid, deactivated, revoked */
+	char		*contact;	/* JSON array text, may be NULL */
+	time_t		 created_at;
+};
+void		store_acme_account_clear(struct store_acme_account *);
+
+struct store_acme_order {
+	char		*id;
+	char		*prov;
+	char		*account_id;
+	char		*status;	/* pending ready processing valid invalid */
+	char		*identifiers;	/* JSON array text */
+	time_t		 not_before;
+	time_t		 not_after;
+	time_t		 expires_at;
+	char		*error;		/* problem JSON text, may be NULL */
+	char		*cert_serial;	/* may be NULL */
+	time_t		 created_at;
+};
+void		store_acme_order_clear(struct store_acme_order *);
+
+struct store_acme_authz {
+	char		*id;
+	char		*order_id;
+	char		*account_id;
+	char		*ident_type;	/* dns, ip */
+	char		*ident_value;
+	bool		 wildcard;
+	char		*status;	/* pending valid invalid deactivated ... */
+	time_t		 expires_at;
+	char		*key_sha256;	/* attested key (device-attest-01), NULL */
+	int		 idx;		/* position in the order */
+};
+void		store_acme_authz_clear(struct store_acme_authz *);
+void		store_acme_authzs_free(struct store_acme_authz *, size_t n);
+
+struct store_acme_chall {
+	char		*id;
+	char		*authz_id;
+	char		*type;		/* http-01, ... */
+	char		*token;
+	char		*status;	/* pending processing valid invalid */
+	time_t		 validated_at;	/* 0: not validated */
+	char		*error;		/* problem JSON text, may be NULL */
+	int		 idx;
+};
+void		store_acme_chall_clear(struct store_acme_chall *);
+void		store_acme_challs_free(struct store_acme_chall *, size_t n);
+
+/* Inserts a nonce valid until expires_at, deleting expired ones first. */
+enum dv_rc	store_acme_nonce_insert(struct store_tx *, const char *id,
+		    time_t expires_at, time_t now);
+/* Deletes the nonce id (single use): DV_ERR_NOT_FOUND when it is unknown,
+ * used or expired at now. */
+enum dv_rc	store_acme_nonce_take(struct store_tx *, const char *id,
+		    time_t now);
+
+/* DV_ERR_EXISTS when prov already has an account with the thumbprint. */
+enum dv_rc	store_acme_account_insert(struct store_tx *,
+		    const struct store_acme_account *);
+/* By id or by (prov, thumbprint); DV_ERR_NOT_FOUND. */
+enum dv_rc	store_acme_account_get(struct store_tx *, const char *id,
+		    struct store_acme_account *out);
+enum dv_rc	store_acme_account_find(struct store_tx *, const char *prov,
+		    const char *thumbprint, struct store_acme_account *out);
+/* Rewrites thumbprint, jwk, status and contact of a->id; DV_ERR_EXISTS
+ * when the new thumbprint is another account's. */
+enum dv_rc	store_acme_account_update(struct store_tx *,
+		    const struct store_acme_account *a);
+
+enum dv_rc	store_acme_order_insert(struct store_tx *,
+		    const struct store_acme_order *);
+enum dv_rc	store_acme_order_get(struct store_tx *, const char *id,
+		    struct store_acme_order *out);
+/* Rewrites status, error and cert_serial of o->id. */
+enum dv_rc	store_acme_order_update(struct store_tx *,
+		    const struct store_acme_order *o);
+/* The order whose certificate has serial; DV_ERR_NOT_FOUND. */
+enum dv_rc	store_acme_order_by_cert(struct store_tx *, const char *serial,
+		    struct store_acme_order *out);
+/* Ids of the orders of account (new JSON array), oldest first, at most
+ * limit. */
+enum dv_rc	store_acme_order_list(struct store_tx *, const char *account_id,
+		    int limit, json_t **ids);
+
+enum dv_rc	store_acme_authz_insert(struct store_tx *,
+		    const struct store_acme_authz *);
+enum dv_rc	store_acme_authz_get(struct store_tx *, const char *id,
+		    struct store_acme_authz *out);
+/* Rewrites status and key_sha256 of z->id. */
+enum dv_rc	store_acme_authz_update(struct store_tx *,
+		    const struct store_acme_authz *z);
+/* The authorizations of order_id in order; *v new. */
+enum dv_rc	store_acme_authz_list(struct store_tx *, const char *order_id,
+		    struct store_acme_authz **v, size_t *n);
+
+enum dv_rc	store_acme_chall_insert(struct store_tx *,
+		    const struct store_acme_chall *);
+enum dv_rc	store_acme_chall_get(struct store_tx *, const char *id,
+		    struct store_acme_chall *out);
+/* Rewrites status, validated_at and error of c->id. */
+enum dv_rc	store_acme_chall_update(struct store_tx *,
+		    const struct store_acme_chall *c);
+/* The challenges of authz_id in order; *v new. */
+enum dv_rc	store_acme_chall_list(struct store_tx *, const char *authz_id,
+		    struct store_acme_chall **v, size_t *n);
+
 #endif

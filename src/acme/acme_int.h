@@ -1,0 +1,164 @@
+/* acme_int.h - internals shared by the files of src/acme (rule 1). */
+#ifndef DV_ACME_INT_H
+#define DV_ACME_INT_H
+
+#include "acme.h"
+#include "jws/jws.h"
+
+/* Lifetimes (seconds) of the objects of an ACME provisioner. */
+#define ACME_NONCE_LIFETIME	3600
+#define ACME_ORDER_LIFETIME	(24 * 3600)
+/* Orders listed per account (RFC 8555 §7.1.2.1; no paging). */
+#define ACME_MAX_ORDERS_LIST	1000
+/* Identifiers per order. */
+#define ACME_MAX_IDENTIFIERS	DV_INV_MAX_IDENTIFIERS
+/* Contacts per account, and bytes per contact. */
+#define ACME_MAX_CONTACTS	4
+#define ACME_MAX_CONTACT_LEN	256
+/* Bytes of an http-01 answer read (RFC 8555 §8.3 keyAuthorization + ws). */
+#define ACME_HTTP01_MAX_BODY	1024
+/* Seconds an http-01 fetch may take, connecting included. */
+#define ACME_HTTP01_TIMEOUT	10
+/* Validations queued at most (beyond: the challenge POST gets 503). */
+#define ACME_MAX_QUEUED		1024
+/* Retry-After (seconds) for objects still being processed. */
+#define ACME_RETRY_AFTER	1
+
+/* Challenge types: the dispatch table of challenge.c.  Types not yet
+ * implemented have no validator and are refused in the configuration. */
+enum acme_ch {
+	ACME_CH_HTTP01,
+	ACME_CH_DNS01,
+	ACME_CH_TLSALPN01,
+	ACME_CH_DEVICE_ATTEST01,
+	ACME_CH__MAX
+};
+extern const char *const acme_ch_names[ACME_CH__MAX];
+
+/* Options of an ACME provisioner (docs/configuration.md). */
+struct acme_cfg {
+	bool		 chall[ACME_CH__MAX];	/* types offered */
+	int		 http_port;		/* http-01 port, default 80 */
+	const json_t	*resolve;		/* borrowed: {"name"|"*": ip} */
+};
+
+/* One request being answered. */
+struct acme_ctx {
+	const struct acme_req *req;	/* borrowed */
+	struct acme_resp *resp;		/* borrowed */
+	struct ca_authority *auth;	/* borrowed */
+	struct prov	*prov;		/* borrowed */
+	struct store	*store;		/* borrowed */
+	char		*base;		/* owned: https://host:port/t/.../prov */
+	char		*provid;	/* owned: "team/authority/prov" */
+	struct acme_cfg	 cfg;
+	struct jws_flat	*jws;		/* owned, after acme_verify */
+	json_t		*payload;	/* owned, NULL for POST-as-GET */
+	json_t		*jwk;		/* owned: the key that signed */
+	char		*thumbprint;	/* owned: RFC 7638 of jwk */
+	bool		 has_acct;	/* acct filled (kid requests) */
+	struct store_acme_account acct;
+	bool		 nonce_done;	/* resp->nonce already issued */
+};
+
+/* Sets up c for q (base URL, provisioner id) and releases it. */
+void		acme_ctx_init(struct acme_ctx *c, const struct acme_req *q,
+		    struct acme_resp *resp);
+void		acme_ctx_clear(struct acme_ctx *c);
+/* Sets the problem document of err with a fixed detail (rule 12). */
+void		acme_fail(struct acme_ctx *, enum acme_err err,
+		    const char *detail);
+/* base + suffix (new string). */
+char		*acme_url(const struct acme_ctx *, const char *suffix,
+		    const char *id);
+/* A new random object id (22 base64url characters). */
+char		*acme_id_new(void);
+/* Reads the provisioner's options (false, logged, when invalid). */
+bool		acme_cfg_load(const struct prov *, struct acme_cfg *out);
+
+/*
+ * The JWS rules of RFC 8555 §6.2-6.3 for a POST to this URL: flattened
+ * JWS, accepted alg, url equal to the request URL, exactly one of kid and
+ * jwk (jwk only when jwk_ok), a known and valid account for kid, the
+ * signature, then the single-use nonce.  On success ctx->jws, payload,
+ * jwk and (for kid) acct are set; else the problem is set and false
+ * returned.
+ */
+bool		acme_verify(struct acme_ctx *, bool jwk_ok);
+/* Payload as JSON object (false + malformed when not; empty payload
+ * allowed only when empty_ok, then ctx->payload stays NULL). */
+bool		acme_payload(struct acme_ctx *, bool empty_ok);
+
+/* nonce.c: issues a fresh nonce into resp; takes one (single use). */
+enum dv_rc	acme_nonce_issue(struct acme_ctx *);
+/* Takes nonce and issues the next one in the same transaction:
+ * DV_ERR_NOT_FOUND when nonce was unknown or used. */
+enum dv_rc	acme_nonce_take(struct acme_ctx *, const char *nonce);
+
+/* account.c */
+void		acme_account_new(struct acme_ctx *);
+void		acme_account_post(struct acme_ctx *, const char *id);
+void		acme_account_orders(struct acme_ctx *, const char *id);
+void		acme_key_change(struct acme_ctx *);
+json_t		*acme_account_json(const struct acme_ctx *,
+		    const struct store_acme_account *);
+
+/* order.c */
+void		acme_order_new(struct acme_ctx *);
+void		acme_order_get(struct acme_ctx *, const char *id);
+void		acme_authz_post(struct acme_ctx *, const char *id);
+json_t		*acme_order_json(const struct acme_ctx *,
+		    const struct store_acme_order *,
+		    const struct store_acme_authz *, size_t n);
+/* Reads order id with its authorizations (reader connection). */
+enum dv_rc	acme_order_load(struct store *, const char *id,
+		    struct store_acme_order *o, struct store_acme_authz **z,
+		    size_t *n);
+/* The status an order shows at now (expiry of pending/ready). */
+const char	*acme_order_status(const struct store_acme_order *, time_t now);
+
+/* challenge.c */
+void		acme_chall_post(struct acme_ctx *, const char *id);
+json_t		*acme_chall_json(const struct acme_ctx *,
+		    const struct store_acme_chall *);
+/*
+ * Records the outcome of a validation in one transaction: challenge
+ * valid or invalid (with error, a problem JSON text), its authorization
+ * likewise, and the order ready (all authorizations valid) or invalid.
+ */
+enum dv_rc	acme_chall_result(struct store *, const char *chall_id,
+		    bool ok, const json_t *error);
+
+/* validate_http01.c: a validation job, all strings owned by the job. */
+struct acme_job {
+	struct store	*store;		/* borrowed: lives as long as the ca */
+	char		*chall_id;
+	char		*ident;		/* the identifier value */
+	char		*token;
+	char		*key_auth;	/* token "." thumbprint */
+	char		*connect_ip;	/* resolve override, may be NULL */
+	int		 port;
+	enum acme_ch	 type;
+};
+void		acme_job_free(struct acme_job *);
+/* Queues job (taken); DV_ERR_UNAVAILABLE when the queue is full or no
+ * validator runs. */
+enum dv_rc	acme_job_submit(struct acme_job *);
+/* Runs an http-01 validation: DV_OK when the answer is the key
+ * authorization; otherwise *err is a new problem object. */
+enum dv_rc	acme_http01_validate(const struct acme_job *, json_t **err);
+
+/* finalize.c */
+void		acme_finalize(struct acme_ctx *, const char *id);
+void		acme_cert_get(struct acme_ctx *, const char *id);
+
+/* revoke.c */
+void		acme_revoke(struct acme_ctx *);
+
+/* renewal.c (RFC 9773) */
+void		acme_renewal_info(struct acme_ctx *, const char *cert_id);
+
+/* A problem object of err with detail (new reference). */
+json_t		*acme_problem_json(enum acme_err err, const char *detail);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * finalize.c - order finalization and certificate download (RFC 8555
+ * §7.4, §7.4.2).  The order moves ready -> processing in one transaction,
+ * so that of two concurrent finalizes only one signs; the certificate is
+ * stored by the authority (ca_commit_submit) before the order names it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme_int.h"
+
+/* The identifiers of o as SANs. */
+static enum dv_rc
+order_sans(const struct store_acme_order *o, struct pki_sans *out)
+{
+	json_t *ids, *e;
+	size_t i;
+	enum dv_rc rc = DV_OK;
+
+	memset(out, 0, sizeof(*out));
+	if ((ids = json_loads(o->identifiers, JSON_REJECT_DUPLICATES, NULL))
+	    == NULL)
+		return DV_ERR_STORE;
+	json_array_foreach(ids, i, e) {
+		const char *t = json_get_str(e, "type");
+
+		rc = pki_sans_add(out, t != NULL && strcmp(t, "ip") == 0 ?
+		    PKI_SAN_IP : PKI_SAN_DNS, json_get_str(e, "value"));
+		if (rc != DV_OK)
+			break;
+	}
+	json_decref(ids);
+	if (rc != DV_OK)
+		pki_sans_clear(out);
+	return rc;
+}
+
+/* §7.4: the CSR names exactly the order's identifiers (CN one of them),
+ * and its key is not the account key. */
+static bool
+csr_check(struct acme_ctx *c, const struct pki_csr *csr,
+    const struct pki_sans *want)
+{
+	EVP_PKEY *k = NULL;
+	uint8_t *spki = NULL;
+	size_t spkilen = 0, i;
+	bool ok = false, cn_ok;
+
+	if (pki_sans_count(&csr->sans, PKI_SAN_EMAIL) != 0 ||
+	    pki_sans_count(&csr->sans, PKI_SAN_URI) != 0 ||
+	    !pki_sans_equal_type(&csr->sans, want, PKI_SAN_DNS) ||
+	    !pki_sans_equal_type(&csr->sans, want, PKI_SAN_IP)) {
+		log_msg(LOG_INFO, "acme.finalize", "{s:s,s:s}", "provisioner",
+		    c->provid, "reason", "RFC 8555 §7.4: CSR SANs differ "
+		    "from the order");
+		acme_fail(c, ACME_ERR_BAD_CSR, "the CSR names differ from the "
+		    "order's identifiers");
+		goto out;
+	}
+	cn_ok = csr->cn == NULL;
+	for (i = 0; !cn_ok && i < want->n; i++)
+		cn_ok = strcasecmp(csr->cn, want->v[i].value) == 0;
+	if (!cn_ok) {
+		acme_fail(c, ACME_ERR_BAD_CSR, "the CSR common name is not one "
+		    "of the order's identifiers");
+		goto out;
+	}
+	if (jws_jwk_to_pkey(c->jwk, &k) != DV_OK ||
+	    pki_key_spki_der(k, &spki, &spkilen) != DV_OK) {
+		acme_fail(c, ACME_ERR_SERVER_INTERNAL, "account key "
+		    "unreadable");
+		goto out;
+	}
+	if (spkilen == csr->spkilen && memcmp(spki, csr->spki, spkilen) == 0) {
+		acme_fail(c, ACME_ERR_BAD_CSR, "the CSR key is the account "
+		    "key");
+		goto out;
+	}
+	ok = true;
+out:
+	free(spki);
+	pki_key_free(k);
+	return ok;
+}
+
+struct fin_op {
+	const char	*id;
+	const char	*account;
+	const char	*to;		/* new status */
+	const char	*from;		/* required status, NULL: any */
+	const char	*serial;	/* with to "valid" */
+	const char	*error;		/* with to "invalid" */
+	struct store_acme_order o;
+	bool		 moved;
+};
+
+static enum dv_rc
+fin_tx(struct store_tx *tx, void *arg)
+{
+	struct fin_op *f = arg;
+	enum dv_rc rc;
+
+	if ((rc = store_acme_order_get(tx, f->id, &f->o)) != DV_OK)
+		return rc;
+	if (strcmp(f->o.account_id, f->account) != 0)
+		return DV_ERR_NOT_FOUND;
+	if (f->from != NULL && (strcmp(acme_order_status(&f->o, dv_now()),
+	    f->from) != 0))
+		return DV_OK;
+	free(f->o.status);
+	f->o.status = xstrdup(f->to);
+	if (f->serial != NULL) {
+		free(f->o.cert_serial);
+		f->o.cert_serial = xstrdup(f->serial);
+	}
+	if (f->error != NULL) {
+		free(f->o.error);
+		f->o.error = xstrdup(f->error);
+	}
+	if ((rc = store_acme_order_update(tx, &f->o)) != DV_OK)
+		return rc;
+	f->moved = true;
+	return DV_OK;
+}
+
+/* Moves the order (from -> to) in a transaction. */
+static enum dv_rc
+order_move(struct store *s, struct fin_op *f)
+{
+	return store_write(s, fin_tx, f);
+}
+
+void
+acme_finalize(struct acme_ctx *c, const char *id)
+{
+	struct store_acme_order o;
+	struct store_acme_authz *z = NULL;
+	struct pki_sans want = { 0 };
+	struct pki_csr *csr = NULL;
+	struct fin_op f;
+	json_error_t err;
+	json_t *prob;
+	const char *b64 = NULL;
+	uint8_t *der = NULL;
+	size_t derlen = 0, n = 0;
+	char *actor = NULL, *perr = NULL;
+	enum dv_rc rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&f, 0, sizeof(f));
+	if (!acme_verify(c, false) || !acme_payload(c, false))
+		return;
+	if (json_unpack_ex(c->payload, &err, 0, "{s:s}", "csr", &b64) != 0 ||
+	    strlen(b64) > DV_MAX_DER * 2 ||
+	    jws_b64url_decode(b64, &der, &derlen) != DV_OK) {
+		acme_fail(c, ACME_ERR_MALFORMED, "finalize needs a base64url "
+		    "csr");
+		goto out;
+	}
+	rc = acme_order_load(c->store, id, &o, &z, &n);
+	if (rc == DV_OK && strcmp(o.account_id, c->acct.id) != 0)
+		rc = DV_ERR_NOT_FOUND;
+	if (rc == DV_ERR_NOT_FOUND) {
+		acme_fail(c, ACME_ERR_NOT_FOUND, "no such order");
+		goto out;
+	}
+	if (rc != DV_OK) {
+		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
+		goto out;
+	}
+	if (strcmp(acme_order_status(&o, dv_now()), "ready") != 0) {
+		acme_fail(c, ACME_ERR_ORDER_NOT_READY, "the order is not "
+		    "ready (RFC 8555 §7.4)");
+		goto out;
+	}
+	if ((rc = pki_csr_parse(der, derlen, true, &csr)) != DV_OK) {
+		acme_fail(c, rc == DV_ERR_BAD_KEY ? ACME_ERR_BAD_PUBLIC_KEY :
+		    ACME_ERR_BAD_CSR, rc == DV_ERR_BAD_KEY ? "the CSR key "
+		    "type or size is not allowed" : "the CSR is invalid");
+		goto out;
+	}
+	if (order_sans(&o, &want) != DV_OK) {
+		acme_fail(c, ACME_ERR_SERVER_INTERNAL, "order unreadable");
+		goto out;
+	}
+	if (!csr_check(c, csr, &want))
+		goto out;
+	f.id = id;
+	f.account = c->acct.id;
+	f.from = "ready";
+	f.to = "processing";
+	if (order_move(c->store, &f) != DV_OK) {
+		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
+		goto out;
+	}
+	if (!f.moved) {
+		/* another finalize won the race */
+		acme_fail(c, ACME_ERR_ORDER_NOT_READY, "the order is not "
+		    "ready (RFC 8555 §7.4)");
+		goto out;
+	}
+	actor = xasprintf("acme/%s:%s", prov_get_name(c->prov), c->acct.id);
+	rc = ca_acme_prepare(c->auth, c->prov, csr, &want, o.not_before,
+	    o.not_after, actor, c->req->request_id, &c->resp->iss);
+	if (rc != DV_OK) {
+		prob = acme_problem_json(ACME_ERR_SERVER_INTERNAL, "the "
+		    "certificate could not be signed");
+		perr = json_dumps(prob, JSON_COMPACT);
+		json_decref(prob);
+		store_acme_order_clear(&f.o);
+		memset(&f, 0, sizeof(f));
+		f.id = id;
+		f.account = c->acct.id;
+		f.to = "invalid";
+		f.error = perr;
+		(void)order_move(c->store, &f);
+		acme_fail(c, ACME_ERR_SERVER_INTERNAL, "the certificate could "
+		    "not be signed");
+		goto out;
+	}
+	c->resp->order_id = xstrdup(id);
+	c->resp->account_id = xstrdup(c->acct.id);
+out:
+	store_acme_order_clear(&f.o);
+	store_acme_order_clear(&o);
+	store_acme_authzs_free(z, n);
+	pki_sans_clear(&want);
+	pki_csr_free(csr);
+	free(der);
+	free(actor);
+	free(perr);
+}
+
+void
+acme_finalize_done(const struct acme_req *q, struct acme_resp *resp,
+    enum dv_rc rc)
+{
+	struct acme_ctx c;
+	struct store_acme_order o;
+	struct store_acme_authz *z = NULL;
+	struct fin_op f;
+	json_t *prob = NULL;
+	char *perr = NULL;
+	size_t n = 0;
+
+	acme_ctx_init(&c, q, resp);
+	memset(&f, 0, sizeof(f));
+	memset(&o, 0, sizeof(o));
+	f.id = resp->order_id;
+	f.account = resp->account_id;
+	f.from = "processing";
+	if (rc == DV_OK && resp->iss != NULL && resp->iss->rc == DV_OK) {
+		f.to = "valid";
+		f.serial = resp->iss->row.serial;
+	} else {
+		prob = acme_problem_json(ACME_ERR_SERVER_INTERNAL, "the "
+		    "certificate could not be stored");
+		perr = json_dumps(prob, JSON_COMPACT);
+		f.to = "invalid";
+		f.error = perr;
+	}
+	if (order_move(c.store, &f) != DV_OK || !f.moved) {
+		acme_fail(&c, ACME_ERR_SERVER_INTERNAL, "the order could not "
+		    "be updated");
+		goto out;
+	}
+	if (f.serial != NULL)
+		log_msg(LOG_INFO, "acme.issued", "{s:s,s:s,s:s}", "provisioner",
+		    c.provid, "order", f.id, "serial", f.serial);
+	if (acme_order_load(c.store, f.id, &o, &z, &n) != DV_OK) {
+		acme_fail(&c, ACME_ERR_UNAVAILABLE, "try again later");
+		goto out;
+	}
+	if (strcmp(f.to, "invalid") == 0)
+		acme_fail(&c, ACME_ERR_SERVER_INTERNAL, "the certificate could "
+		    "not be stored");
+	else {
+		resp->status = 200;
+		resp->json = acme_order_json(&c, &o, z, n);
+		resp->location = acme_url(&c, "/order/", f.id);
+	}
+out:
+	ca_issue_free(resp->iss);
+	resp->iss = NULL;
+	store_acme_order_clear(&f.o);
+	store_acme_order_clear(&o);
+	store_acme_authzs_free(z, n);
+	json_decref(prob);
+	free(perr);
+	acme_ctx_clear(&c);
+}
+
+void
+acme_cert_get(struct acme_ctx *c, const char *id)
+{
+	struct store_acme_order o;
+	struct store_acme_authz *z = NULL;
+	struct store_cert *row = NULL;
+	X509 *x = NULL;
+	char *pem = NULL;
+	size_t n = 0;
+	enum dv_rc rc;
+
+	if (!acme_verify(c, false) || !acme_payload(c, true))
+		return;
+	rc = acme_order_load(c->store, id, &o, &z, &n);
+	if (rc == DV_OK && (strcmp(o.account_id, c->acct.id) != 0 ||
+	    o.cert_serial == NULL || strcmp(o.status, "valid") != 0))
+		rc = DV_ERR_NOT_FOUND;
+	if (rc == DV_OK)
+		rc = store_cert_get(c->store, o.cert_serial, &row);
+	if (rc == DV_OK)
+		rc = pki_cert_from_der(row->der, row->derlen, &x);
+	if (rc == DV_OK)
+		rc = pki_cert_to_pem(x, &pem);
+	if (rc == DV_ERR_NOT_FOUND)
+		acme_fail(c, ACME_ERR_NOT_FOUND, "no such certificate");
+	else if (rc != DV_OK)
+		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
+	else {
+		/* §7.4.2: the leaf, then the chain up to (not incl.) root */
+		c->resp->pem = xasprintf("%s%s", pem, c->auth->inter_pem);
+	}
+	free(pem);
+	pki_cert_free(x);
+	if (row != NULL)
+		store_cert_free(row);
+	store_acme_order_clear(&o);
+	store_acme_authzs_free(z, n);
+}

@@ -1,0 +1,69 @@
+/*
+ * nonce.c - Replay-Nonce (RFC 8555 §6.5, §7.2): random, stored so that
+ * any node can check it, single use, expiring after ACME_NONCE_LIFETIME.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme_int.h"
+
+struct nonce_op {
+	const char	*take;		/* NULL: only issue */
+	const char	*next;
+	bool		 taken;
+};
+
+static enum dv_rc
+nonce_tx(struct store_tx *tx, void *arg)
+{
+	struct nonce_op *op = arg;
+	time_t now = dv_now();
+	enum dv_rc rc;
+
+	if ((rc = store_acme_nonce_insert(tx, op->next,
+	    now + ACME_NONCE_LIFETIME, now)) != DV_OK)
+		return rc;
+	if (op->take != NULL) {
+		rc = store_acme_nonce_take(tx, op->take, now);
+		if (rc != DV_OK && rc != DV_ERR_NOT_FOUND)
+			return rc;
+		op->taken = rc == DV_OK;
+	}
+	return DV_OK;
+}
+
+static enum dv_rc
+nonce_run(struct acme_ctx *c, const char *take, bool *taken)
+{
+	struct nonce_op op = { .take = take };
+	char *next = acme_id_new();
+	enum dv_rc rc;
+
+	op.next = next;
+	if ((rc = store_write(c->store, nonce_tx, &op)) != DV_OK) {
+		free(next);
+		return rc;
+	}
+	free(c->resp->nonce);
+	c->resp->nonce = next;
+	if (taken != NULL)
+		*taken = op.taken;
+	return DV_OK;
+}
+
+enum dv_rc
+acme_nonce_issue(struct acme_ctx *c)
+{
+	return nonce_run(c, NULL, NULL);
+}
+
+enum dv_rc
+acme_nonce_take(struct acme_ctx *c, const char *nonce)
+{
+	bool taken = false;
+	enum dv_rc rc;
+
+	if ((rc = nonce_run(c, nonce, &taken)) != DV_OK)
+		return rc;
+	return taken ? DV_OK : DV_ERR_NOT_FOUND;
+}
