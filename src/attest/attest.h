@@ -103,17 +103,20 @@ void		att_object_free(struct att_object *);
 /* What a verifier needs besides the object.  Everything is borrowed. */
 struct att_params {
 	const char	*token;		/* the challenge token */
-	const char	*key_auth;	/* token "." base64url(JWK thumbprint) */
-	const struct pki_trust *tpm_roots;   /* the team's Attestation CA */
-	const struct pki_trust *apple_roots; /* Apple Enterprise Attestation */
-	const struct pki_trust *step_roots;  /* Yubico PIV root(s) */
+	/* token "." base64url(JWK thumbprint) (RFC 8555 §8.1) */
+	const char	*key_auth;
+	/* per format, NULL when none is configured: the team's Attestation
+	   CA, Apple Enterprise Attestation Root, Yubico PIV root(s) */
+	const struct pki_trust *tpm_roots;
+	const struct pki_trust *apple_roots;
+	const struct pki_trust *step_roots;
 	time_t		 now;		/* verification time; 0: the clock */
 };
 
 /* A verified statement.  Every pointer is owned; att_result_clear. */
 struct att_result {
 	enum att_fmt	 fmt;
-	uint8_t		*spki;		/* attested key, SubjectPublicKeyInfo */
+	uint8_t		*spki;		/* attested key's SPKI DER */
 	size_t		 spkilen;
 	uint8_t		 spki_sha256[32]; /* SHA-256 of spki */
 	/* tpm: the AK certificate (EK URN, TPM attributes, and RFC 4043

@@ -98,10 +98,10 @@ cbor_scan(const uint8_t *d, size_t len, const char *what)
 		case 5:		/* map */
 			if (arg > (mt == 4 ? DV_ATT_CBOR_MAX_ITEMS :
 			    DV_ATT_CBOR_MAX_PAIRS))
-				return cbor_bad(DV_ERR_TOO_LARGE, what, mt == 4 ?
-				    "array longer than DV_ATT_CBOR_MAX_ITEMS" :
-				    "map larger than DV_ATT_CBOR_MAX_PAIRS",
-				    off);
+				return cbor_bad(DV_ERR_TOO_LARGE, what,
+				    mt == 4 ? "array longer than "
+				    "DV_ATT_CBOR_MAX_ITEMS" : "map larger than "
+				    "DV_ATT_CBOR_MAX_PAIRS", off);
 			if (depth == DV_ATT_CBOR_MAX_DEPTH)
 				return cbor_bad(DV_ERR_TOO_LARGE, what,
 				    "nested deeper than DV_ATT_CBOR_MAX_DEPTH",

@@ -208,6 +208,7 @@ akcert_san(X509 *x, struct pki_akcert_info *o)
 	    PKI_OID_TPM_VERSION };
 	GENERAL_NAMES *gens;
 	const GENERAL_NAME *g;
+	const ASN1_IA5STRING *uri;
 	enum dv_rc rc = DV_ERR_MALFORMED;
 	char *s;
 	int crit = -1, i, k;
@@ -231,9 +232,10 @@ akcert_san(X509 *x, struct pki_akcert_info *o)
 				goto out;
 			break;
 		case GEN_URI:
-			if (ASN1_STRING_length(g->d.uniformResourceIdentifier)
-			    < (int)strlen(PKI_EK_URN_PREFIX) || memcmp(
-			    ASN1_STRING_get0_data(g->d.uniformResourceIdentifier),
+			uri = g->d.uniformResourceIdentifier;
+			if (ASN1_STRING_length(uri) <
+			    (int)strlen(PKI_EK_URN_PREFIX) ||
+			    memcmp(ASN1_STRING_get0_data(uri),
 			    PKI_EK_URN_PREFIX, strlen(PKI_EK_URN_PREFIX)) != 0)
 				break;
 			if (o->ek_urn != NULL) {
@@ -241,8 +243,7 @@ akcert_san(X509 *x, struct pki_akcert_info *o)
 				    "spec §13.3: more than one EK URN");
 				goto out;
 			}
-			if ((o->ek_urn = att_string(
-			    g->d.uniformResourceIdentifier, DV_MAX_NAME,
+			if ((o->ek_urn = att_string(uri, DV_MAX_NAME,
 			    "EK URN")) == NULL)
 				goto out;
 			if (!pki_ek_urn_valid(o->ek_urn)) {
@@ -255,8 +256,8 @@ akcert_san(X509 *x, struct pki_akcert_info *o)
 			if (OBJ_cmp(g->d.otherName->type_id, pid) != 0)
 				break;
 			if (o->nperm_ids == DV_MAX_SANS) {
-				log_msg(LOG_INFO, EV, "{s:s}", "detail",
-				    "more than DV_MAX_SANS PermanentIdentifiers");
+				log_msg(LOG_INFO, EV, "{s:s}", "detail", "more "
+				    "than DV_MAX_SANS PermanentIdentifiers");
 				goto out;
 			}
 			if ((s = perm_id_value(g->d.otherName->value)) == NULL)

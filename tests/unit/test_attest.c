@@ -36,7 +36,8 @@
 #include "tpm/tpm.h"
 
 #define TOKEN		"evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA"
-#define KEYAUTH		TOKEN ".LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+#define KEYAUTH		\
+	TOKEN ".LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
 #define DAY		(24 * 3600)
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -708,7 +709,7 @@ test_object_strict(void **state)
 /* ---- apple -------------------------------------------------------------- */
 
 struct apple_case {
-	const char	*nonce_of;	/* SHA-256 of this; NULL: no nonce */
+	const char	*nonce_of;	/* SHA-256 of it; NULL: no nonce */
 	bool		 serial, udid;
 	bool		 crit_nonce;
 	bool		 no_inter;
@@ -1024,7 +1025,7 @@ struct tpm_case {
 	int64_t		 alg;
 	bool		 no_alg;
 	const struct pki_trust *trust;
-	bool		 plain_cert;	/* AK cert without the AK profile */
+	bool		 plain_cert;	/* AK cert without AK profile */
 	uint16_t	 type;
 	uint32_t	 magic;
 	uint32_t	 attrs;
@@ -1284,7 +1285,7 @@ test_tpm(void **state)
 	free((char *)ek_urn);
 }
 
-/* version 0.7.1, Copyright (c) 2014-2021 IBM Corp. via ESAPI: RSA AK (restricted, sign), P-256 key
+/* swtpm 0.7.1 via ESAPI: RSA AK (restricted, sign), P-256 key
  * (fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign),
  * TPM2_Certify(key, AK, qualifyingData = SHA-256(KEYAUTH)). */
 static const char *swtpm_rsa[4] = {
@@ -1321,7 +1322,7 @@ static const char *swtpm_rsa[4] = {
 	 "db30dd3e4b61"),
 };
 
-/* version 0.7.1, Copyright (c) 2014-2021 IBM Corp. via ESAPI: ECC AK (restricted, sign), P-256 key
+/* swtpm 0.7.1 via ESAPI: ECC AK (restricted, sign), P-256 key
  * (fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign),
  * TPM2_Certify(key, AK, qualifyingData = SHA-256(KEYAUTH)). */
 static const char *swtpm_ecc[4] = {
