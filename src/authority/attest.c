@@ -424,7 +424,8 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 		    "public key";
 		goto out;
 	}
-	if ((rc = tpm_ek_urn(ek, &urn)) != DV_OK)
+	/* the key was checked just above: hash its SPKI as sent */
+	if ((rc = pki_ek_spki_urn(r->ek, r->eklen, &urn)) != DV_OK)
 		goto out;
 	/* 2. registered, not retired */
 	if ((rc = ek_device(a, urn, &dev, detail)) != DV_OK)

@@ -425,6 +425,9 @@ enum dv_rc	pki_inspect(const uint8_t *data, size_t len, json_t **out);
 enum dv_rc	pki_ek_pub_urn(const uint8_t *data, size_t len, bool der,
 		    char **urn);
 /* True if s is a well-formed EK URN (prefix, padded base64 of 32 bytes). */
+/* The same URN straight from SPKI DER (no key decode: the hot path of
+ * /attest); the key itself is not validated here.  *urn is new. */
+enum dv_rc	pki_ek_spki_urn(const uint8_t *der, size_t len, char **urn);
 bool		pki_ek_urn_valid(const char *s);
 
 /* A parsed EK certificate.  Every pointer is owned. */

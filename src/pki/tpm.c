@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include "asn1.h"
@@ -84,6 +85,69 @@ key:
 		return rc;
 	rc = ek_key_urn(k, urn);
 	EVP_PKEY_free(k);
+	return rc;
+}
+
+/*
+ * The URN straight from SPKI DER, without decoding the key: the structure
+ * is read with the local template (asn1.h) and re-encoded, which is the
+ * canonical DER Go's MarshalPKIXPublicKey produces for RSA keys and EC keys
+ * with an uncompressed point.  Decoding and re-encoding through EVP_PKEY
+ * costs OpenSSL 3.0 a decoder and an encoder context each time (most of an
+ * /attest request).  A compressed EC point takes the full path, which
+ * re-encodes it uncompressed.
+ */
+enum dv_rc
+pki_ek_spki_urn(const uint8_t *der, size_t len, char **urn)
+{
+	const unsigned char *p = der;
+	PKI_SPKI *spki = NULL;
+	unsigned char *canon = NULL;
+	const ASN1_OBJECT *obj;
+	uint8_t md[32];
+	char *b64 = NULL;
+	int clen, nid;
+	enum dv_rc rc = DV_ERR_BAD_KEY;
+
+	*urn = NULL;
+	if (len > DV_MAX_DER) {
+		log_msg(LOG_INFO, EV, "{s:s}", "detail",
+		    "EK public key over the size limit");
+		return DV_ERR_TOO_LARGE;
+	}
+	if ((spki = d2i_PKI_SPKI(NULL, &p, (long)len)) == NULL ||
+	    p != der + len) {
+		ERR_clear_error();
+		log_msg(LOG_INFO, EV, "{s:s}", "detail",
+		    "RFC 5280 §4.1.2.7: not a SubjectPublicKeyInfo");
+		goto out;
+	}
+	X509_ALGOR_get0(&obj, NULL, NULL, spki->algor);
+	nid = OBJ_obj2nid(obj);
+	if (nid == NID_X9_62_id_ecPublicKey && (spki->key->length < 1 ||
+	    spki->key->data[0] != 4)) {
+		rc = pki_ek_pub_urn(der, len, true, urn);
+		goto out;
+	}
+	if (nid != NID_rsaEncryption && nid != NID_X9_62_id_ecPublicKey) {
+		log_msg(LOG_INFO, EV, "{s:s}", "detail",
+		    "TPM 2.0 Part 1 §34: an EK is an RSA or ECC key");
+		goto out;
+	}
+	if ((clen = i2d_PKI_SPKI(spki, &canon)) <= 0) {
+		pki_log_ssl(LOG_ERR, EV, "i2d_PKI_SPKI");
+		rc = DV_ERR_CRYPTO;
+		goto out;
+	}
+	pki_sha256(canon, (size_t)clen, md);
+	if ((rc = pki_b64_encode(md, sizeof(md), &b64)) != DV_OK)
+		goto out;
+	*urn = xasprintf("%s%s", PKI_EK_URN_PREFIX, b64);
+	rc = DV_OK;
+out:
+	free(b64);
+	OPENSSL_free(canon);
+	PKI_SPKI_free(spki);
 	return rc;
 }
 

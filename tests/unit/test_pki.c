@@ -1154,6 +1154,66 @@ test_verify_raw(void **state)
 	pki_key_free(k);
 }
 
+/* pki_ek_spki_urn (template, no key decode) agrees with the full path
+ * (decode + canonical re-encode) on the go-tpm KAT key, on generated RSA
+ * and EC keys, and on a compressed EC point (the fallback). */
+static void
+test_ek_spki_urn(void **state)
+{
+	static const char gotpm[] =
+	    "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEArIqmuAvuIcakIEPd2hZl"
+	    "avob21ehQ7zaHduJQNbNuKVSc1HTlvw9DkWN03b0SktcRIfsjw/omqPl60RhCx0j"
+	    "qxsYnf5Gk4jhfCnUeQVicAqHnUGrKjMkLIGTZVOpyqBEXHsdhugw6M5HVIKyfwNO"
+	    "KhvLZKRH8JkvtElVhLQ6E2+H83XoSpkt9oCnGPyN2Z5qRP+fhQiRylMCD8Rz8ABn"
+	    "YVqGBBrG+2cBt/0uFLjxHx2mm/4sI/1scG5xrcrDLva9WZB40MehW5VlS6Fwqq05"
+	    "dKtLGpk7ludjH38m2zhM5/UdKZ34skJaS/Aiyj+P5AT1BpJL2ZtjCbBdnMDUSbRF"
+	    "1QIDAQAB";
+	static const enum pki_key_type types[] = { PKI_KEY_RSA2048,
+	    PKI_KEY_P256, PKI_KEY_P384 };
+	uint8_t *der = NULL, garbage[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+	size_t len, i;
+	char *a = NULL, *b = NULL;
+
+	(void)state;
+	assert_int_equal(pki_b64_decode(gotpm, strlen(gotpm), &der, &len),
+	    DV_OK);
+	assert_int_equal(pki_ek_spki_urn(der, len, &a), DV_OK);
+	assert_string_equal(a,
+	    "urn:ek:sha256:b3A5sfcHCEIsggeqR2BUSWfJSbNT++q/4ghmBNZt7ew=");
+	free(a);
+	free(der);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		EVP_PKEY *k = NULL;
+
+		assert_int_equal(pki_key_generate(types[i], &k), DV_OK);
+		assert_int_equal(pki_key_spki_der(k, &der, &len), DV_OK);
+		assert_int_equal(pki_ek_spki_urn(der, len, &a), DV_OK);
+		assert_int_equal(pki_ek_pub_urn(der, len, true, &b), DV_OK);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		if (types[i] == PKI_KEY_P256) {
+			/* the same key with a compressed point */
+			EVP_PKEY_set_utf8_string_param(k, "point-format",
+			    "compressed");
+			free(der);
+			assert_int_equal(pki_key_spki_der(k, &der, &len),
+			    DV_OK);
+			assert_int_equal(pki_ek_spki_urn(der, len, &a), DV_OK);
+			assert_int_equal(pki_ek_pub_urn(der, len, true, &b),
+			    DV_OK);
+			assert_string_equal(a, b);
+			free(a);
+			free(b);
+		}
+		free(der);
+		pki_key_free(k);
+	}
+	assert_int_not_equal(pki_ek_spki_urn(garbage, sizeof(garbage), &a),
+	    DV_OK);
+	assert_null(a);
+}
+
 static void
 test_sans(void **state)
 {
@@ -1410,6 +1470,7 @@ main(void)
 		cmocka_unit_test(test_crl),
 		cmocka_unit_test(test_ocsp),
 		cmocka_unit_test(test_sans),
+		cmocka_unit_test(test_ek_spki_urn),
 		cmocka_unit_test(test_verify_raw),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_b64),
