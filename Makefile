@@ -47,7 +47,7 @@ test-build: deps
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZBUILD) -DCMAKE_BUILD_TYPE=Debug -DDEVID_FUZZ=ON \
 		-DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
-	cmake --build $(FUZZBUILD) -j $(JOBS)
+	cmake --build $(FUZZBUILD) -j $(JOBS) --target fuzzers
 	bash fuzz/run.sh $(FUZZBUILD) $(FUZZ_SECONDS)
 
 # The whole suite: unit + end-to-end under ctest, then a short fuzz run.

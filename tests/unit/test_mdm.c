@@ -787,8 +787,8 @@ test_webhook(void **state)
 			"{\"event\": \"upsert\"}",
 			"{\"event\": \"upsert\", \"devices\": {}}",
 			"{\"event\": \"upsert\", \"devices\": [], \"x\": 1}",
-			"{\"event\": \"upsert\", \"event\": \"delete\", "
-			    "\"devices\": []}",
+			("{\"event\": \"upsert\", \"event\": \"delete\", "
+			    "\"devices\": []}"),
 			"[1]",
 			"not json",
 		};
@@ -876,7 +876,7 @@ main(void)
 	if (src != NULL)
 		srcdir = xstrdup(src);
 	else if (strlen(__FILE__) > strlen(self) &&
-	    strcmp(__FILE__ + strlen(__FILE__) - strlen(self), self) == 0)
+	    strcmp(&__FILE__[strlen(__FILE__) - strlen(self)], self) == 0)
 		srcdir = xstrndup(__FILE__, strlen(__FILE__) - strlen(self));
 	else
 		return 1;
