@@ -110,15 +110,16 @@ struct att_params {
 	const struct pki_trust *tpm_roots;
 	const struct pki_trust *apple_roots;
 	const struct pki_trust *step_roots;
-	time_t		 now;		/* verification time; 0: the clock */
+	time_t		 now;		/* 0: the clock */
 };
 
 /* A verified statement.  Every pointer is owned; att_result_clear. */
 struct att_result {
 	enum att_fmt	 fmt;
-	uint8_t		*spki;		/* attested key's SPKI DER */
+	uint8_t		*spki;		/* attested key, SPKI */
 	size_t		 spkilen;
 	uint8_t		 spki_sha256[32]; /* SHA-256 of spki */
+	char		*fingerprint;	/* pki_spki_fingerprint */
 	/* tpm: the AK certificate (EK URN, TPM attributes, and RFC 4043
 	   PermanentIdentifiers if it has any) */
 	struct pki_akcert_info ak;
@@ -193,9 +194,13 @@ enum dv_rc	att_apple_verify(const struct att_object *o,
  *   leaf key ECDSA P-256, RSA or Ed25519 (alg is ignored) .. DV_ERR_ATT_KEY
  *   the unwrapped signature verifies over key_auth (ECDSA/RSA with
  *   SHA-256, Ed25519 over the bytes) ................. DV_ERR_ATT_SIGNATURE
- *   YubiKey serial 1.3.6.1.4.1.41482.3.7 present and a DER INTEGER ........
- *   ................................................ DV_ERR_ATT_IDENTIFIER
- * The result's key is the leaf's, its serial the decimal YubiKey serial.
+ *   YubiKey serial 1.3.6.1.4.1.41482.3.7 (DER INTEGER) or, without it, the
+ *   Smallstep device ID 1.3.6.1.4.1.37476.9000.64.4 (step-ca
+ *   searchSerialNumber) present and well-formed ... DV_ERR_ATT_IDENTIFIER
+ * The result's key is the leaf's, its serial the decimal YubiKey serial
+ * or the device ID.  The 2018 YubiKey chains (intermediate without
+ * basicConstraints under a pathlen:0 root, shared/data/README.md) fail
+ * strict path validation and are refused.
  */
 enum dv_rc	att_step_verify(const struct att_object *o,
 		    const struct att_params *p, struct att_result *res);

@@ -34,8 +34,9 @@ enum dv_rc	att_x5c_verify(const struct att_object *,
 		    const struct pki_trust *roots, const struct att_params *,
 		    X509 **leaf);
 
-/* Sets res->spki (a copy of der) and res->spki_sha256. */
-void		att_result_set_spki(struct att_result *res,
+/* Sets res->spki (a copy of der), res->spki_sha256 and
+ * res->fingerprint.  DV_ERR_BAD_KEY if der is not an SPKI. */
+enum dv_rc	att_result_set_spki(struct att_result *res,
 		    const uint8_t *der, size_t len);
 
 #endif

@@ -74,7 +74,8 @@ att_apple_verify(const struct att_object *o, const struct att_params *p,
 	    &spkilen)) != DV_OK)
 		goto out;
 	r.fmt = ATT_FMT_APPLE;
-	att_result_set_spki(&r, spki, spkilen);
+	if ((rc = att_result_set_spki(&r, spki, spkilen)) != DV_OK)
+		goto out;
 	r.serial = a.serial;
 	r.udid = a.udid;
 	a.serial = a.udid = NULL;

@@ -75,16 +75,20 @@ att_step_verify(const struct att_object *o, const struct att_params *p,
 		    "key authorization under the attested key");
 		goto out;
 	}
-	if (pki_yubikey_serial(leaf, &serial) != DV_OK) {
+	if ((rc = pki_yubikey_serial(leaf, &serial)) == DV_ERR_NOT_FOUND)
+		rc = pki_step_device_id(leaf, &serial);
+	if (rc != DV_OK) {
 		rc = DV_ERR_ATT_IDENTIFIER;
-		att_log(o->fmt, rc, "spec §10: YubiKey serial "
-		    "1.3.6.1.4.1.41482.3.7 absent or malformed");
+		att_log(o->fmt, rc, "spec §10: neither a YubiKey serial "
+		    "(41482.3.7) nor a Smallstep device ID (37476.9000.64.4), "
+		    "or malformed");
 		goto out;
 	}
 	if ((rc = pki_key_spki_der(k, &spki, &spkilen)) != DV_OK)
 		goto out;
 	r.fmt = ATT_FMT_STEP;
-	att_result_set_spki(&r, spki, spkilen);
+	if ((rc = att_result_set_spki(&r, spki, spkilen)) != DV_OK)
+		goto out;
 	r.serial = serial;
 	serial = NULL;
 	*res = r;

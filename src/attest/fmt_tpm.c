@@ -187,7 +187,8 @@ att_tpm_verify(const struct att_object *o, const struct att_params *p,
 	if ((rc = tpm_public_spki(pub, &spki, &spkilen)) != DV_OK)
 		goto out;
 	r.fmt = ATT_FMT_TPM;
-	att_result_set_spki(&r, spki, spkilen);
+	if ((rc = att_result_set_spki(&r, spki, spkilen)) != DV_OK)
+		goto out;
 	*res = r;
 	memset(&r, 0, sizeof(r));
 out:

@@ -46,13 +46,20 @@ att_x5c_verify(const struct att_object *o, const struct pki_trust *roots,
 	return DV_OK;
 }
 
-void
+enum dv_rc
 att_result_set_spki(struct att_result *res, const uint8_t *der, size_t len)
 {
+	enum dv_rc rc;
+
+	free(res->fingerprint);
+	res->fingerprint = NULL;
+	if ((rc = pki_spki_fingerprint(der, len, &res->fingerprint)) != DV_OK)
+		return rc;
 	free(res->spki);
 	res->spki = xmemdup(der, len);
 	res->spkilen = len;
 	pki_sha256(der, len, res->spki_sha256);
+	return DV_OK;
 }
 
 void
@@ -61,6 +68,7 @@ att_result_clear(struct att_result *r)
 	if (r == NULL)
 		return;
 	free(r->spki);
+	free(r->fingerprint);
 	pki_akcert_info_clear(&r->ak);
 	free(r->serial);
 	free(r->udid);

@@ -453,3 +453,69 @@ pki_yubikey_serial(X509 *leaf, char **serial)
 	*serial = xasprintf("%lld", (long long)n);
 	return DV_OK;
 }
+
+enum dv_rc
+pki_step_device_id(X509 *leaf, char **id)
+{
+	const ASN1_OCTET_STRING *v;
+	const unsigned char *p;
+	STACK_OF(ASN1_TYPE) *seq = NULL;
+	const ASN1_TYPE *e;
+	enum dv_rc rc;
+	long len;
+
+	*id = NULL;
+	if ((rc = ext_octets(leaf, PKI_OID_STEP_DEVICE_ID, &v)) != DV_OK)
+		return rc;
+	if (v == NULL)
+		return DV_ERR_NOT_FOUND;
+	p = ASN1_STRING_get0_data(v);
+	len = ASN1_STRING_length(v);
+	if ((seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, len)) == NULL ||
+	    p != ASN1_STRING_get0_data(v) + len ||
+	    sk_ASN1_TYPE_num(seq) < 1)
+		goto bad;
+	e = sk_ASN1_TYPE_value(seq, 0);
+	if (e->type != V_ASN1_UTF8STRING && e->type != V_ASN1_PRINTABLESTRING &&
+	    e->type != V_ASN1_IA5STRING)
+		goto bad;
+	if ((*id = att_string(e->value.asn1_string, DV_ATT_MAX_DEVICE_ID,
+	    "Smallstep deviceID")) == NULL) {
+		sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+		return DV_ERR_MALFORMED;
+	}
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	return DV_OK;
+bad:
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	ERR_clear_error();
+	log_msg(LOG_INFO, EV, "{s:s}", "detail", "Smallstep device "
+	    "extension is not SEQUENCE { string, ... }");
+	return DV_ERR_MALFORMED;
+}
+
+enum dv_rc
+pki_spki_fingerprint(const uint8_t *spki, size_t len, char **fp)
+{
+	const unsigned char *p = spki;
+	PKI_SPKI *s = NULL;
+	uint8_t md[32];
+	char *b64;
+
+	*fp = NULL;
+	if (len > DV_MAX_DER || (s = d2i_PKI_SPKI(NULL, &p, (long)len)) ==
+	    NULL || p != spki + len) {
+		PKI_SPKI_free(s);
+		pki_log_ssl(LOG_INFO, EV, "RFC 5280 §4.1.2.7: not a "
+		    "SubjectPublicKeyInfo");
+		return DV_ERR_BAD_KEY;
+	}
+	pki_sha256(ASN1_STRING_get0_data(s->key), (size_t)ASN1_STRING_length(
+	    s->key), md);
+	PKI_SPKI_free(s);
+	if (pki_b64_encode(md, sizeof(md), &b64) != DV_OK)
+		return DV_ERR_CRYPTO;
+	*fp = xasprintf("SHA256:%s", b64);
+	free(b64);
+	return DV_OK;
+}

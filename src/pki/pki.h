@@ -649,6 +649,8 @@ enum dv_rc	pki_ek_cert_verify(const struct pki_ek_roots *r,
 #define PKI_OID_APPLE_NONCE	"1.2.840.113635.100.8.11.1" /* freshness */
 /* YubiKey PIV attestation serial: DER INTEGER (spec §10) */
 #define PKI_OID_YUBIKEY_SERIAL	"1.3.6.1.4.1.41482.3.7"
+/* Smallstep managed device: DER SEQUENCE { deviceID string } (spec §10) */
+#define PKI_OID_STEP_DEVICE_ID	"1.3.6.1.4.1.37476.9000.64.4"
 /* tcg-kp-AIKCertificate, the AK certificate's first EKU (spec §13.1) */
 #define PKI_OID_TCG_KP_AIK	"2.23.133.8.3"
 /* id-on-permanentIdentifier (RFC 4043 §2) */
@@ -669,12 +671,12 @@ enum dv_rc	pki_att_chain_verify(const struct pki_trust *t,
 
 /* The AK certificate fields src/attest keeps.  Every pointer is owned. */
 struct pki_akcert_info {
-	char		*ek_urn;	/* URI SAN urn:ek:sha256:...; NULL if
-					   absent */
-	char		*manufacturer;	/* 2.23.133.2.1 of the SAN dirName */
+	char		*ek_urn;	/* URI SAN urn:ek:...; NULL
+					   if absent */
+	char		*manufacturer;	/* 2.23.133.2.1 (dirName) */
 	char		*model;		/* 2.23.133.2.2 */
 	char		*version;	/* 2.23.133.2.3 */
-	char		**perm_ids;	/* PermanentIdentifier identifierValues */
+	char		**perm_ids;	/* RFC 4043 identifierValues */
 	size_t		 nperm_ids;
 };
 /*
@@ -693,7 +695,7 @@ void		pki_akcert_info_clear(struct pki_akcert_info *);
 
 /* Apple MDA leaf fields (spec §9).  Every pointer is owned. */
 struct pki_apple_att {
-	uint8_t		*nonce;		/* 8.11.1 raw octets; NULL if absent */
+	uint8_t		*nonce;		/* 8.11.1 octets; NULL: absent */
 	size_t		 noncelen;
 	char		*serial;	/* 8.9.1; NULL if absent */
 	char		*udid;		/* 8.9.2; NULL if absent */
@@ -715,5 +717,22 @@ void		pki_apple_att_clear(struct pki_apple_att *);
  * not an exact DER INTEGER, negative or too large.
  */
 enum dv_rc	pki_yubikey_serial(X509 *leaf, char **serial);
+/*
+ * The Smallstep managed-device identifier (1.3.6.1.4.1.37476.9000.64.4,
+ * DER SEQUENCE whose first element is a UTF8String, PrintableString or
+ * IA5String: step-ca searchSerialNumber's fallback) as a new string.
+ * DV_ERR_NOT_FOUND when absent; DV_ERR_MALFORMED when repeated, critical,
+ * not that shape, empty, not printable or over DV_ATT_MAX_DEVICE_ID.
+ */
+enum dv_rc	pki_step_device_id(X509 *leaf, char **id);
+
+/*
+ * The attested-key fingerprint as step-ca stores it on the authorization
+ * (spec §12, go.step.sm keyutil.Fingerprint): "SHA256:" followed by
+ * base64std(SHA-256(subjectPublicKey BIT STRING contents)) of the SPKI
+ * DER spki.  *fp is new.  DV_ERR_BAD_KEY for an undecodable SPKI.
+ */
+enum dv_rc	pki_spki_fingerprint(const uint8_t *spki, size_t len,
+		    char **fp);
 
 #endif

@@ -896,6 +896,8 @@ struct step_case {
 	size_t		 seriallen;
 	bool		 unwrapped;	/* sig not CBOR-wrapped */
 	bool		 no_sig;
+	const uint8_t	*devid;		/* Smallstep device ID extnValue */
+	size_t		 devidlen;
 };
 
 /* DER INTEGER 15732500, as the real YubiKey */
@@ -904,16 +906,21 @@ static const uint8_t yk_serial[] = { 0x02, 0x04, 0x00, 0xf0, 0x0f, 0x14 };
 static uint8_t *
 step_object(const struct step_case *c, size_t *len)
 {
-	struct pki_ext ext = { PKI_OID_YUBIKEY_SERIAL, false, c->serial,
-	    c->seriallen };
+	struct pki_ext ext[2];
+	size_t next = 0;
 	enum pki_sig_alg alg;
 	uint8_t *der[2], *sig, *wrapped;
 	size_t dl[2], siglen, wlen;
 	cbor_item_t *st;
 	uint8_t *b;
 
-	leaf_make(&F.inter, c->leaf_key, &ext, c->serial != NULL ? 1 : 0, 0,
-	    &der[0], &dl[0]);
+	if (c->serial != NULL)
+		ext[next++] = (struct pki_ext){ PKI_OID_YUBIKEY_SERIAL, false,
+		    c->serial, c->seriallen };
+	if (c->devid != NULL)
+		ext[next++] = (struct pki_ext){ PKI_OID_STEP_DEVICE_ID, false,
+		    c->devid, c->devidlen };
+	leaf_make(&F.inter, c->leaf_key, ext, next, 0, &der[0], &dl[0]);
 	der[1] = F.inter.der;
 	dl[1] = F.inter.len;
 	assert_int_equal(pki_key_sig_alg(c->signer, &alg), DV_OK);
@@ -956,7 +963,11 @@ static void
 test_step(void **state)
 {
 	struct step_case ok = { F.p256, F.p256, KEYAUTH, yk_serial,
-	    sizeof(yk_serial), false, false }, c;
+	    sizeof(yk_serial), false, false, NULL, 0 }, c;
+	/* SEQUENCE { UTF8String "device-123" }, and not that shape */
+	static const uint8_t devid[] = { 0x30, 0x0c, 0x0c, 0x0a, 'd', 'e',
+	    'v', 'i', 'c', 'e', '-', '1', '2', '3' };
+	static const uint8_t bad_devid[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
 	static const uint8_t not_int[] = { 0x04, 0x01, 0x05 };
 	static const uint8_t negative[] = { 0x02, 0x01, 0xff };
 	static const uint8_t nonminimal[] = { 0x02, 0x02, 0x00, 0x05 };
@@ -975,6 +986,19 @@ test_step(void **state)
 	spki_of(F.p256, &spki, &spkilen);
 	assert_int_equal(r.spkilen, spkilen);
 	assert_memory_equal(r.spki, spki, spkilen);
+	{
+		/* step-ca's fingerprint: SHA-256 of the BIT STRING contents,
+		 * for P-256 the last 65 bytes (04 || x || y) of the SPKI */
+		uint8_t md[32];
+		char *b64, *want;
+
+		pki_sha256(spki + spkilen - 65, 65, md);
+		assert_int_equal(pki_b64_encode(md, 32, &b64), DV_OK);
+		want = xasprintf("SHA256:%s", b64);
+		assert_string_equal(r.fingerprint, want);
+		free(want);
+		free(b64);
+	}
 	free(spki);
 	assert_true(att_result_has_id(&r, "15732500"));
 	assert_false(att_result_has_id(&r, "015732500"));
@@ -984,6 +1008,24 @@ test_step(void **state)
 	c = ok;
 	c.leaf_key = c.signer = F.ed;
 	assert_int_equal(step_run(&c, F.trust, NULL), DV_OK);
+
+	/* a Smallstep managed device: the device ID when no YubiKey serial;
+	 * the YubiKey serial wins when both are there */
+	c = ok;
+	c.serial = NULL;
+	c.devid = devid;
+	c.devidlen = sizeof(devid);
+	assert_int_equal(step_run(&c, F.trust, &r), DV_OK);
+	assert_string_equal(r.serial, "device-123");
+	att_result_clear(&r);
+	c.serial = yk_serial;
+	assert_int_equal(step_run(&c, F.trust, &r), DV_OK);
+	assert_string_equal(r.serial, "15732500");
+	att_result_clear(&r);
+	c.serial = NULL;
+	c.devid = bad_devid;
+	c.devidlen = sizeof(bad_devid);
+	assert_int_equal(step_run(&c, F.trust, NULL), DV_ERR_ATT_IDENTIFIER);
 
 	/* failures in order */
 	assert_int_equal(step_run(&ok, F.trust_other, NULL),
@@ -1229,6 +1271,8 @@ test_tpm(void **state)
 	assert_memory_equal(r.spki, spki, spkilen);
 	free(spki);
 	assert_true(att_result_has_id(&r, ek_urn));
+	assert_non_null(r.fingerprint);
+	assert_memory_equal(r.fingerprint, "SHA256:", 7);
 	assert_false(att_result_has_id(&r, "urn:ek:sha256:x"));
 	att_result_clear(&r);
 	/* extraData of another key authorization; no roots */
