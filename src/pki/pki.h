@@ -695,7 +695,7 @@ void		pki_akcert_info_clear(struct pki_akcert_info *);
 
 /* Apple MDA leaf fields (spec §9).  Every pointer is owned. */
 struct pki_apple_att {
-	uint8_t		*nonce;		/* 8.11.1 octets; NULL: absent */
+	uint8_t		*nonce;		/* 8.11.1; NULL: absent */
 	size_t		 noncelen;
 	char		*serial;	/* 8.9.1; NULL if absent */
 	char		*udid;		/* 8.9.2; NULL if absent */
