@@ -98,8 +98,10 @@ void		acme_handle(const struct acme_req *, struct acme_resp *resp);
 void		acme_finalize_done(const struct acme_req *,
 		    struct acme_resp *resp, enum dv_rc rc);
 
-/* Starts n challenge-validation threads over ca (before serving) and
- * stops them (waits for the running validations; accepts none started). */
+/* Checks the options of every ACME provisioner of ca (DV_ERR_MALFORMED,
+ * logged), then starts n challenge-validation threads (before serving).
+ * acme_validators_stop() lets them finish the queued validations and
+ * joins them (accepts none started). */
 enum dv_rc	acme_validators_start(struct ca *ca, unsigned n);
 void		acme_validators_stop(void);
 

@@ -236,9 +236,20 @@ acme_job_submit(struct acme_job *j)
 enum dv_rc
 acme_validators_start(struct ca *ca, unsigned n)
 {
+	struct acme_cfg cfg;
+	struct prov *p;
+	size_t a, k;
 	unsigned i;
 
-	(void)ca;
+	/* a provisioner whose options are wrong stops the server here,
+	 * not at its first request (logged by acme_cfg_load) */
+	for (a = 0; a < ca->nauths; a++)
+		for (k = 0; k < prov_set_count(ca->auths[a]->provs); k++) {
+			p = prov_set_get(ca->auths[a]->provs, k);
+			if (prov_get_type(p) == PROV_ACME &&
+			    !acme_cfg_load(p, &cfg))
+				return DV_ERR_MALFORMED;
+		}
 	pthread_mutex_lock(&pool.lock);
 	if (pool.running) {
 		pthread_mutex_unlock(&pool.lock);
