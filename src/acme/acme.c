@@ -8,6 +8,7 @@
 #include "acme_int.h"
 
 #define URN	"urn:ietf:params:acme:error:"
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
 static const struct acme_err_info errs[ACME_ERR__MAX] = {
 	[ACME_ERR_NONE] = { URN "serverInternal", 500 },
@@ -238,12 +239,28 @@ path_id(const char *rest, const char *name, char **id, const char **tail)
 	return true;
 }
 
+/* The POST resources named by an object id: {name}/{id}{tail}. */
+static const struct {
+	const char	*name;
+	const char	*tail;
+	void		(*fn)(struct acme_ctx *, const char *id);
+} id_routes[] = {
+	{ "/account", "", acme_account_post },
+	{ "/account", "/orders", acme_account_orders },
+	{ "/order", "", acme_order_get },
+	{ "/order", "/finalize", acme_finalize },
+	{ "/authz", "", acme_authz_post },
+	{ "/chall", "", acme_chall_post },
+	{ "/cert", "", acme_cert_get },
+};
+
 static void
 dispatch(struct acme_ctx *c)
 {
 	const struct acme_req *q = c->req;
 	const char *r = q->rest, *tail;
 	char *id = NULL;
+	size_t i;
 
 	if (!q->post) {
 		if (strcmp(r, "/directory") == 0)
@@ -280,25 +297,22 @@ dispatch(struct acme_ctx *c)
 		acme_revoke(c);
 	else if (strcmp(r, "/key-change") == 0)
 		acme_key_change(c);
-	else if (path_id(r, "/account", &id, &tail) && *tail == '\0')
-		acme_account_post(c, id);
-	else if (id != NULL && strcmp(tail, "/orders") == 0)
-		acme_account_orders(c, id);
-	else if (free(id), path_id(r, "/order", &id, &tail) && *tail == '\0')
-		acme_order_get(c, id);
-	else if (id != NULL && strcmp(tail, "/finalize") == 0)
-		acme_finalize(c, id);
-	else if (free(id), path_id(r, "/authz", &id, &tail) && *tail == '\0')
-		acme_authz_post(c, id);
-	else if (free(id), path_id(r, "/chall", &id, &tail) && *tail == '\0')
-		acme_chall_post(c, id);
-	else if (free(id), path_id(r, "/cert", &id, &tail) && *tail == '\0')
-		acme_cert_get(c, id);
 	else if (strcmp(r, "/directory") == 0 ||
 	    strcmp(r, "/new-nonce") == 0)
 		acme_fail(c, ACME_ERR_METHOD, "use GET");
-	else
-		acme_fail(c, ACME_ERR_NOT_FOUND, "no such resource");
+	else {
+		for (i = 0; i < nitems(id_routes); i++) {
+			if (path_id(r, id_routes[i].name, &id, &tail) &&
+			    strcmp(tail, id_routes[i].tail) == 0) {
+				id_routes[i].fn(c, id);
+				break;
+			}
+			free(id);
+			id = NULL;
+		}
+		if (i == nitems(id_routes))
+			acme_fail(c, ACME_ERR_NOT_FOUND, "no such resource");
+	}
 	free(id);
 }
 
