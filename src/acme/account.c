@@ -141,6 +141,10 @@ acme_account_new(struct acme_ctx *c)
 		    "with this key");
 	else if (rc != DV_OK)
 		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
+	else if (strcmp(n.out.status, "valid") != 0)
+		/* §7.3.6: a deactivated account is not found again */
+		acme_fail(c, ACME_ERR_UNAUTHORIZED, "the account with this key "
+		    "is deactivated");
 	else {
 		c->resp->status = n.created ? 201 : 200;
 		c->resp->location = acme_url(c, "/account/", n.out.id);

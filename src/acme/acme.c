@@ -2,6 +2,7 @@
  * acme.c - the ACME request dispatcher (RFC 8555 §7.1): the resource
  * paths of one provisioner, the directory, and the error table of §6.7.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +125,9 @@ acme_id_new(void)
 bool
 acme_cfg_load(const struct prov *p, struct acme_cfg *out)
 {
-	const json_t *j = prov_get_json(p), *v, *e;
+	const json_t *j = prov_get_json(p), *v;
+	const char *key;
+	json_t *e;
 	size_t i, k;
 
 	memset(out, 0, sizeof(*out));
@@ -162,6 +165,18 @@ acme_cfg_load(const struct prov *p, struct acme_cfg *out)
 			    "provisioner", prov_get_name(p), "detail",
 			    "resolve is not an object");
 			return false;
+		}
+		json_object_foreach((json_t *)v, key, e) {
+			const char *ip = json_string_value(e);
+			unsigned char addr[16];
+
+			if (ip == NULL || (inet_pton(AF_INET, ip, addr) != 1 &&
+			    inet_pton(AF_INET6, ip, addr) != 1)) {
+				log_msg(LOG_ERR, "acme.config", "{s:s,s:s}",
+				    "provisioner", prov_get_name(p), "detail",
+				    "resolve values must be IP addresses");
+				return false;
+			}
 		}
 		out->resolve = v;
 	}

@@ -441,6 +441,9 @@ r = post(D["newOrder"], {"identifiers": [{"type": "dns", "value": "d.test"}]},
          k2, kid=kid2)
 ok(r.status == 403 and r.problem() == ERR + "unauthorized",
    "deactivated account: unauthorized")
+r, _ = new_account(k2)
+ok(r.status == 403 and r.problem() == ERR + "unauthorized",
+   "newAccount with a deactivated account's key: unauthorized")
 
 srv.shutdown()
 sys.exit(1 if FAILS else 0)
