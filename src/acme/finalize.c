@@ -3,6 +3,11 @@
  * §7.4, §7.4.2).  The order moves ready -> processing in one transaction,
  * so that of two concurrent finalizes only one signs; the certificate is
  * stored by the authority (ca_commit_submit) before the order names it.
+ *
+ * XXX a crash between the commit of the certificate and the order update
+ * leaves the order "processing" for good (the certificate is stored and
+ * audited, the client orders again); storing both in one transaction
+ * needs a ca_commit_submit that runs a caller's store op with the row.
  */
 #include <stdlib.h>
 #include <string.h>
