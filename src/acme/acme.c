@@ -40,6 +40,8 @@ static const struct acme_err_info errs[ACME_ERR__MAX] = {
 	[ACME_ERR_TOO_LARGE] = { URN "malformed", 413 },
 	[ACME_ERR_MEDIA_TYPE] = { URN "malformed", 415 },
 	[ACME_ERR_UNAVAILABLE] = { URN "serverInternal", 503 },
+	[ACME_ERR_BAD_ATTESTATION_STATEMENT] = { URN "badAttestationStatement",
+	    400 },
 };
 
 const char *const acme_ch_names[ACME_CH__MAX] = {
@@ -140,8 +142,8 @@ acme_cfg_load(const struct prov *p, struct acme_cfg *out)
 			if (json_is_string(e) && strcmp(json_string_value(e),
 			    acme_ch_names[k]) == 0)
 				break;
-		/* only http-01 has a validator yet (issue 5 item 2) */
-		if (k != ACME_CH_HTTP01) {
+		/* the types with a validator (issue 5 item 2) */
+		if (k != ACME_CH_HTTP01 && k != ACME_CH_DEVICE_ATTEST01) {
 			log_msg(LOG_ERR, "acme.config", "{s:s,s:s}",
 			    "provisioner", prov_get_name(p), "detail",
 			    "challenge type not supported");
@@ -149,6 +151,8 @@ acme_cfg_load(const struct prov *p, struct acme_cfg *out)
 		}
 		out->chall[k] = true;
 	}
+	if (!acme_attest_cfg_load(p, out))
+		return false;
 	if ((v = json_object_get(j, "httpPort")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > 65535) {

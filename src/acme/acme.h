@@ -42,6 +42,7 @@ enum acme_err {
 	ACME_ERR_TOO_LARGE,		/* malformed, status 413 */
 	ACME_ERR_MEDIA_TYPE,		/* malformed, status 415 */
 	ACME_ERR_UNAVAILABLE,		/* serverInternal, status 503 */
+	ACME_ERR_BAD_ATTESTATION_STATEMENT, /* draft-ietf-acme-device-attest */
 	ACME_ERR__MAX
 };
 

@@ -40,6 +40,8 @@ struct acme_cfg {
 	bool		 chall[ACME_CH__MAX];	/* types offered */
 	int		 http_port;		/* http-01 port, default 80 */
 	const json_t	*resolve;		/* borrowed: {"name"|"*": ip} */
+	unsigned	 att_formats;		/* bits 1 << enum att_fmt */
+	const json_t	*att_roots;		/* borrowed: {"apple"|"step": path} */
 };
 
 /* One request being answered. */
@@ -147,6 +149,31 @@ enum dv_rc	acme_job_submit(struct acme_job *);
 /* Runs an http-01 validation: DV_OK when the answer is the key
  * authorization; otherwise *err is a new problem object. */
 enum dv_rc	acme_http01_validate(const struct acme_job *, json_t **err);
+
+/*
+ * challenge_attest.c: device-attest-01 (draft-ietf-acme-device-attest).
+ * acme_attest_cfg_load reads "attestationFormats" and "attestationRoots"
+ * into out (false, logged, when invalid).  acme_attest_order_has_device
+ * is true when newOrder's identifiers include a permanent-identifier;
+ * acme_attest_order_new then creates that order (one identifier, one
+ * device-attest-01 challenge) with the validity [nb, na].
+ * acme_attest_validate verifies the payload's attObj for challenge ch of
+ * z (already "processing"), records the outcome (acme_chall_result, the
+ * attested key on z) and updates ch for the answer.
+ * acme_attest_csr_check: the CSR key is z's attested key and the device
+ * is still approved or active; true with *device_id (new), else false
+ * with the problem set.
+ */
+bool		acme_attest_cfg_load(const struct prov *, struct acme_cfg *out);
+bool		acme_attest_order_has_device(const json_t *ids);
+void		acme_attest_order_new(struct acme_ctx *, const json_t *ids,
+		    time_t nb, time_t na);
+void		acme_attest_validate(struct acme_ctx *,
+		    const struct store_acme_authz *z,
+		    struct store_acme_chall *ch);
+bool		acme_attest_csr_check(struct acme_ctx *,
+		    const struct store_acme_authz *z, const struct pki_csr *csr,
+		    char **device_id);
 
 /* finalize.c */
 void		acme_finalize(struct acme_ctx *, const char *id);

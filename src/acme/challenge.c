@@ -126,7 +126,10 @@ acme_chall_post(struct acme_ctx *c, const char *id)
 	}
 	if (op.started) {
 		t = ch_type(op.ch.type);
-		if (t == ACME_CH__MAX || !validators[t]) {
+		if (t == ACME_CH_DEVICE_ATTEST01)
+			/* no network I/O: validated in the request */
+			acme_attest_validate(c, &op.z, &op.ch);
+		else if (t == ACME_CH__MAX || !validators[t]) {
 			/* configured types all have validators: a stored row
 			 * of a type since removed */
 			err = acme_problem_json(ACME_ERR_SERVER_INTERNAL,

@@ -148,11 +148,14 @@ acme_finalize(struct acme_ctx *c, const char *id)
 	const char *b64 = NULL;
 	uint8_t *der = NULL;
 	size_t derlen = 0, n = 0;
-	char *actor = NULL, *perr = NULL;
+	char *actor = NULL, *perr = NULL, *device_id = NULL;
+	struct ca_device_id dev;
+	bool device;
 	enum dv_rc rc;
 
 	memset(&o, 0, sizeof(o));
 	memset(&f, 0, sizeof(f));
+	memset(&dev, 0, sizeof(dev));
 	if (!acme_verify(c, false) || !acme_payload(c, false))
 		return;
 	if (json_unpack_ex(c->payload, &err, 0, "{s:s}", "csr", &b64) != 0 ||
@@ -184,12 +187,26 @@ acme_finalize(struct acme_ctx *c, const char *id)
 		    "type or size is not allowed" : "the CSR is invalid");
 		goto out;
 	}
-	if (order_sans(&o, &want) != DV_OK) {
-		acme_fail(c, ACME_ERR_SERVER_INTERNAL, "order unreadable");
-		goto out;
+	/* device-attest-01 orders have one permanent-identifier */
+	device = n == 1 && strcmp(z[0].ident_type, "permanent-identifier") ==
+	    0;
+	if (device) {
+		if (!acme_attest_csr_check(c, &z[0], csr, &device_id))
+			goto out;
+		dev.perm_id = z[0].ident_value;
+		/* tpm: the identifier is the EK URN, also a URI SAN */
+		if (strncmp(z[0].ident_value, "urn:ek:", 7) == 0)
+			dev.ek_urn = z[0].ident_value;
+		dev.device_id = device_id;
+	} else {
+		if (order_sans(&o, &want) != DV_OK) {
+			acme_fail(c, ACME_ERR_SERVER_INTERNAL, "order "
+			    "unreadable");
+			goto out;
+		}
+		if (!csr_check(c, csr, &want))
+			goto out;
 	}
-	if (!csr_check(c, csr, &want))
-		goto out;
 	f.id = id;
 	f.account = c->acct.id;
 	f.from = "ready";
@@ -205,8 +222,11 @@ acme_finalize(struct acme_ctx *c, const char *id)
 		goto out;
 	}
 	actor = xasprintf("acme/%s:%s", prov_get_name(c->prov), c->acct.id);
-	rc = ca_acme_prepare(c->auth, c->prov, csr, &want, o.not_before,
-	    o.not_after, actor, c->req->request_id, &c->resp->iss);
+	rc = device ? ca_acme_device_prepare(c->auth, c->prov, csr, &dev,
+	    o.not_before, o.not_after, actor, c->req->request_id,
+	    &c->resp->iss) : ca_acme_prepare(c->auth, c->prov, csr, &want,
+	    o.not_before, o.not_after, actor, c->req->request_id,
+	    &c->resp->iss);
 	if (rc != DV_OK) {
 		prob = acme_problem_json(ACME_ERR_SERVER_INTERNAL, "the "
 		    "certificate could not be signed");
@@ -223,9 +243,13 @@ acme_finalize(struct acme_ctx *c, const char *id)
 		    "not be signed");
 		goto out;
 	}
+	if (device)
+		(void)inv_device_seen(c->auth->ca->inv, c->auth->team,
+		    device_id, dv_now());
 	c->resp->order_id = xstrdup(id);
 	c->resp->account_id = xstrdup(c->acct.id);
 out:
+	free(device_id);
 	store_acme_order_clear(&f.o);
 	store_acme_order_clear(&o);
 	store_acme_authzs_free(z, n);

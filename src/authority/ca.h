@@ -270,4 +270,25 @@ enum dv_rc	ca_acme_prepare(struct ca_authority *, const struct prov *prov,
 		    time_t nb, time_t na, const char *actor,
 		    const char *request_id, struct ca_issue **out);
 
+/* The device a device-attest-01 certificate is for.  Borrowed strings. */
+struct ca_device_id {
+	const char	*perm_id;	/* the order's permanent-identifier */
+	const char	*ek_urn;	/* tpm: the EK URN (URI SAN), or NULL */
+	const char	*device_id;	/* inventory id: certificates.device_id */
+};
+/*
+ * The device certificate of an ACME device-attest-01 order
+ * (draft-ietf-acme-device-attest §6, spec/attestation.md §13): no subject,
+ * a SAN with the RFC 4043 PermanentIdentifier dev->perm_id and, when set,
+ * the URI dev->ek_urn; EKU clientAuth only; validity [nb, na]; recorded
+ * against dev->device_id so that retiring the device revokes it.  The CSR
+ * key must already be the attested one (the caller checks).  *out is new,
+ * to be stored with ca_commit_submit().
+ */
+enum dv_rc	ca_acme_device_prepare(struct ca_authority *,
+		    const struct prov *prov, const struct pki_csr *csr,
+		    const struct ca_device_id *dev, time_t nb, time_t na,
+		    const char *actor, const char *request_id,
+		    struct ca_issue **out);
+
 #endif

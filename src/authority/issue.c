@@ -24,6 +24,7 @@ ca_issue_free(struct ca_issue *iss)
 	free(iss->row.subject);
 	free(iss->row.sans);
 	free(iss->row.renewed_from);
+	free(iss->row.device_id);
 	free(iss->token_id);
 	free(iss->actor);
 	free(iss->request_id);
@@ -442,5 +443,65 @@ ca_acme_prepare(struct ca_authority *a, const struct prov *prov,
 	iss = NULL;
 out:
 	ca_issue_free(iss);
+	return rc;
+}
+
+enum dv_rc
+ca_acme_device_prepare(struct ca_authority *a, const struct prov *prov,
+    const struct pki_csr *csr, const struct ca_device_id *dev, time_t nb,
+    time_t na, const char *actor, const char *request_id,
+    struct ca_issue **out)
+{
+	struct ca_issue *iss = NULL;
+	struct pki_profile p;
+	struct pki_sans sans = { 0 };
+	json_t *d;
+	enum dv_rc rc;
+
+	*out = NULL;
+	/* draft-ietf-acme-device-attest §6: the permanent identifier in
+	 * the SAN, with the EK URN as a URI for tpm; clientAuth only */
+	if (dev->ek_urn != NULL && (rc = pki_sans_add(&sans, PKI_SAN_URI,
+	    dev->ek_urn)) != DV_OK)
+		goto out;
+	memset(&p, 0, sizeof(p));
+	p.sans = &sans;
+	p.perm_id = dev->perm_id;
+	p.not_before = nb;
+	p.not_after = na;
+	p.ku = PKI_KU_DIGITAL_SIGNATURE;
+	if (csr->keytype == PKI_KEY_RSA2048 || csr->keytype == PKI_KEY_RSA3072
+	    || csr->keytype == PKI_KEY_RSA4096)
+		p.ku |= PKI_KU_KEY_ENCIPHERMENT;
+	p.eku = PKI_EKU_CLIENT_AUTH;
+	p.path_len = -1;
+	p.crl_url = a->crl_url;
+	p.ocsp_url = a->ocsp_url;
+	p.issuer_url = a->issuer_url;
+	if (!prov_get_claims(prov)->disable_smallstep_ext) {
+		p.prov_type = (int)prov_get_type(prov);
+		p.prov_name = prov_get_name(prov);
+		p.prov_cred = "";
+	}
+	iss = issue_new(a, request_id);
+	if ((rc = ca_issue_sign(a, &p, csr->spki, csr->spkilen, iss))
+	    != DV_OK)
+		goto out;
+	iss->actor = xstrdup(actor);
+	d = json_pack("{s:s,s:s,s:s}", "provisionerType", "ACME",
+	    "challenge", "device-attest-01", "permanentIdentifier",
+	    dev->perm_id);
+	iss->detail = json_dumps(d, JSON_COMPACT);
+	json_decref(d);
+	if ((rc = issue_fill(iss, prov_get_name(prov), "cert.issue"))
+	    != DV_OK)
+		goto out;
+	/* retiring the device revokes this certificate */
+	iss->row.device_id = xstrdup(dev->device_id);
+	*out = iss;
+	iss = NULL;
+out:
+	ca_issue_free(iss);
+	pki_sans_clear(&sans);
 	return rc;
 }

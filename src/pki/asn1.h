@@ -75,6 +75,20 @@ typedef struct {
 } PKI_PROVISIONER;
 DECLARE_ASN1_FUNCTIONS(PKI_PROVISIONER)
 
+/*
+ * RFC 4043 §2 PermanentIdentifier, the value of the otherName
+ * id-on-permanentIdentifier (PKI_OID_PERMANENT_ID in pki.h) of the device
+ * certificates of device-attest-01 (draft-ietf-acme-device-attest §6):
+ * SEQUENCE { identifierValue UTF8String OPTIONAL, assigner OBJECT
+ * IDENTIFIER OPTIONAL }.  Written with this template; attext.c reads it
+ * generically.
+ */
+typedef struct {
+	ASN1_UTF8STRING	*value;
+	ASN1_OBJECT	*assigner;
+} PKI_PERMANENT_ID;
+DECLARE_ASN1_FUNCTIONS(PKI_PERMANENT_ID)
+
 /* RFC 5280 §5.1 TBSCertList, mirrored so its signature field can be set. */
 typedef struct {
 	ASN1_INTEGER	*version;

@@ -255,6 +255,58 @@ uri_name(const char *uri)
 	return g;
 }
 
+/*
+ * Appends the otherName id-on-permanentIdentifier (RFC 4043 §2) with
+ * identifierValue value to gens.
+ */
+static enum dv_rc
+add_perm_id(GENERAL_NAMES *gens, const char *value)
+{
+	PKI_PERMANENT_ID *pid = NULL;
+	ASN1_OBJECT *oid = NULL;
+	ASN1_STRING *seq = NULL;
+	ASN1_TYPE *t = NULL;
+	GENERAL_NAME *g = NULL;
+	unsigned char *der = NULL;
+	int len;
+	enum dv_rc rc = DV_ERR_CRYPTO;
+
+	if ((pid = PKI_PERMANENT_ID_new()) == NULL ||
+	    (pid->value = ASN1_UTF8STRING_new()) == NULL ||
+	    !ASN1_STRING_set(pid->value, value, -1) ||
+	    (len = i2d_PKI_PERMANENT_ID(pid, &der)) <= 0 ||
+	    (seq = ASN1_STRING_new()) == NULL ||
+	    !ASN1_STRING_set(seq, der, len) ||
+	    (t = ASN1_TYPE_new()) == NULL ||
+	    (oid = OBJ_txt2obj(PKI_OID_PERMANENT_ID, 1)) == NULL ||
+	    (g = GENERAL_NAME_new()) == NULL) {
+		rc = ssl_fail("PermanentIdentifier");
+		goto out;
+	}
+	ASN1_TYPE_set(t, V_ASN1_SEQUENCE, seq);
+	seq = NULL;
+	if (!GENERAL_NAME_set0_othername(g, oid, t)) {
+		rc = ssl_fail("otherName");
+		goto out;
+	}
+	oid = NULL;
+	t = NULL;
+	if (!sk_GENERAL_NAME_push(gens, g)) {
+		rc = ssl_fail("subjectAltName");
+		goto out;
+	}
+	g = NULL;
+	rc = DV_OK;
+out:
+	GENERAL_NAME_free(g);
+	ASN1_OBJECT_free(oid);
+	ASN1_TYPE_free(t);
+	ASN1_STRING_free(seq);
+	OPENSSL_free(der);
+	PKI_PERMANENT_ID_free(pid);
+	return rc;
+}
+
 /* RFC 5280 §4.2.1.13: one distribution point, fullName = url. */
 static enum dv_rc
 add_crl_dp(X509 *x, const char *url)
@@ -497,7 +549,7 @@ pki_cert_issue(X509 *issuer, const struct pki_signer *signer,
 	outs_clear(out, der, derlen);
 	if (!pki_ready())
 		return DV_ERR_INTERNAL;
-	san = p->sans != NULL && p->sans->n > 0;
+	san = (p->sans != NULL && p->sans->n > 0) || p->perm_id != NULL;
 	if ((x = X509_new()) == NULL || !X509_set_version(x, X509_VERSION_3)) {
 		rc = ssl_fail("X509_new");
 		goto out;
@@ -552,7 +604,14 @@ pki_cert_issue(X509 *issuer, const struct pki_signer *signer,
 	    (rc = add_aki(x, akid != NULL ? akid : ski)) != DV_OK)
 		goto out;
 	if (san) {
-		if ((rc = pki_sans_to_gens(p->sans, &gens)) != DV_OK)
+		if (p->sans != NULL)
+			rc = pki_sans_to_gens(p->sans, &gens);
+		else if ((gens = GENERAL_NAMES_new()) == NULL)
+			rc = ssl_fail("subjectAltName");
+		if (rc != DV_OK)
+			goto out;
+		if (p->perm_id != NULL && (rc = add_perm_id(gens, p->perm_id))
+		    != DV_OK)
 			goto out;
 		/* RFC 5280 §4.2.1.6: critical if the subject is empty */
 		if ((rc = add_ext(x, NID_subject_alt_name, gens,

@@ -250,6 +250,9 @@ struct pki_profile {
 	const char	*cn;		/* borrowed; NULL: no CN */
 	const X509_NAME	*subject;	/* borrowed; overrides cn (renew) */
 	const struct pki_sans *sans;	/* borrowed; may be NULL */
+	/* borrowed; NULL: none.  An RFC 4043 PermanentIdentifier otherName
+	   with this identifierValue is added to the SAN (device-attest-01) */
+	const char	*perm_id;
 	time_t		 not_before;
 	time_t		 not_after;
 	unsigned	 ku;		/* enum pki_ku bits */
