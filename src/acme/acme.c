@@ -26,6 +26,7 @@ static const struct acme_err_info errs[ACME_ERR__MAX] = {
 	    400 },
 	[ACME_ERR_BAD_PUBLIC_KEY] = { URN "badPublicKey", 400 },
 	[ACME_ERR_CONNECTION] = { URN "connection", 400 },
+	[ACME_ERR_DNS] = { URN "dns", 400 },
 	[ACME_ERR_INCORRECT_RESPONSE] = { URN "incorrectResponse", 400 },
 	[ACME_ERR_UNSUPPORTED_CONTACT] = { URN "unsupportedContact", 400 },
 	[ACME_ERR_INVALID_CONTACT] = { URN "invalidContact", 400 },
@@ -134,6 +135,7 @@ acme_cfg_load(const struct prov *p, struct acme_cfg *out)
 
 	memset(out, 0, sizeof(*out));
 	out->http_port = 80;
+	out->tlsalpn_port = 443;
 	v = json_object_get(j, "challenges");
 	if (v == NULL)
 		out->chall[ACME_CH_HTTP01] = true;
@@ -143,7 +145,8 @@ acme_cfg_load(const struct prov *p, struct acme_cfg *out)
 			    acme_ch_names[k]) == 0)
 				break;
 		/* the types with a validator (issue 5 item 2) */
-		if (k != ACME_CH_HTTP01 && k != ACME_CH_DEVICE_ATTEST01) {
+		if (k != ACME_CH_HTTP01 && k != ACME_CH_DNS01 &&
+		    k != ACME_CH_TLSALPN01 && k != ACME_CH_DEVICE_ATTEST01) {
 			log_msg(LOG_ERR, "acme.config", "{s:s,s:s}",
 			    "provisioner", prov_get_name(p), "detail",
 			    "challenge type not supported");
@@ -162,6 +165,26 @@ acme_cfg_load(const struct prov *p, struct acme_cfg *out)
 			return false;
 		}
 		out->http_port = (int)json_integer_value(v);
+	}
+	if ((v = json_object_get(j, "tlsAlpnPort")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 65535) {
+			log_msg(LOG_ERR, "acme.config", "{s:s,s:s}",
+			    "provisioner", prov_get_name(p), "detail",
+			    "tlsAlpnPort is not a port number");
+			return false;
+		}
+		out->tlsalpn_port = (int)json_integer_value(v);
+	}
+	if ((v = json_object_get(j, "dnsResolver")) != NULL) {
+		if (!json_is_string(v) || !acme_dns01_resolver_parse(
+		    json_string_value(v), &out->dns_resolver)) {
+			log_msg(LOG_ERR, "acme.config", "{s:s,s:s}",
+			    "provisioner", prov_get_name(p), "detail",
+			    "dnsResolver is not an IPv4 address[:port]");
+			return false;
+		}
+		out->dns_resolver_set = true;
 	}
 	if ((v = json_object_get(j, "resolve")) != NULL) {
 		if (!json_is_object(v)) {

@@ -2,6 +2,8 @@
 #ifndef DV_ACME_INT_H
 #define DV_ACME_INT_H
 
+#include <netinet/in.h>
+
 #include "acme.h"
 #include "jws/jws.h"
 
@@ -19,6 +21,15 @@
 #define ACME_HTTP01_MAX_BODY	1024
 /* Seconds an http-01 fetch may take, connecting included. */
 #define ACME_HTTP01_TIMEOUT	10
+/* dns-01 (RFC 8555 §8.4): bytes of a DNS answer read (beyond: refused),
+ * TXT records looked at, bytes of one joined TXT value, seconds per try
+ * (two tries per resolver). */
+#define ACME_DNS01_MAX_ANSWER	4096
+#define ACME_DNS01_MAX_RECORDS	32
+#define ACME_DNS01_MAX_TXT	255
+#define ACME_DNS01_TIMEOUT	3
+/* Seconds a tls-alpn-01 connect, and each TLS read or write, may take. */
+#define ACME_TLSALPN_TIMEOUT	10
 /* Validations queued at most (beyond: the challenge POST gets 503). */
 #define ACME_MAX_QUEUED		1024
 /* Retry-After (seconds) for objects still being processed. */
@@ -42,6 +53,9 @@ struct acme_cfg {
 	const json_t	*resolve;		/* borrowed: {"name"|"*": ip} */
 	unsigned	 att_formats;		/* bits 1 << enum att_fmt */
 	const json_t	*att_roots;		/* borrowed: {"apple"|"step": path} */
+	int		 tlsalpn_port;		/* tls-alpn-01 port, default 443 */
+	bool		 dns_resolver_set;	/* else the system's resolvers */
+	struct sockaddr_in dns_resolver;	/* "dnsResolver" */
 };
 
 /* One request being answered. */
@@ -140,6 +154,8 @@ struct acme_job {
 	char		*key_auth;	/* token "." thumbprint */
 	char		*connect_ip;	/* resolve override, may be NULL */
 	int		 port;
+	bool		 resolver_set;	/* dns-01: resolver given */
+	struct sockaddr_in resolver;
 	enum acme_ch	 type;
 };
 void		acme_job_free(struct acme_job *);
@@ -149,6 +165,15 @@ enum dv_rc	acme_job_submit(struct acme_job *);
 /* Runs an http-01 validation: DV_OK when the answer is the key
  * authorization; otherwise *err is a new problem object. */
 enum dv_rc	acme_http01_validate(const struct acme_job *, json_t **err);
+
+/* validate_dns01.c: parses "a.b.c.d[:port]" (port 53 by default). */
+bool		acme_dns01_resolver_parse(const char *, struct sockaddr_in *out);
+/* Runs a dns-01 validation (RFC 8555 §8.4): DV_OK when a TXT record of
+ * _acme-challenge.{name} is the digest; otherwise *err is a new problem. */
+enum dv_rc	acme_dns01_validate(const struct acme_job *, json_t **err);
+/* validate_tlsalpn01.c: runs a tls-alpn-01 validation (RFC 8737), same
+ * contract. */
+enum dv_rc	acme_tlsalpn01_validate(const struct acme_job *, json_t **err);
 
 /*
  * challenge_attest.c: device-attest-01 (draft-ietf-acme-device-attest).

@@ -14,6 +14,8 @@
  * acme_cfg_load until they do). */
 static const bool validators[ACME_CH__MAX] = {
 	[ACME_CH_HTTP01] = true,
+	[ACME_CH_DNS01] = true,
+	[ACME_CH_TLSALPN01] = true,
 };
 
 json_t *
@@ -147,7 +149,10 @@ acme_chall_post(struct acme_ctx *c, const char *id)
 			    c->thumbprint);
 			ip = resolve_for(&c->cfg, op.z.ident_value);
 			job->connect_ip = ip != NULL ? xstrdup(ip) : NULL;
-			job->port = c->cfg.http_port;
+			job->port = t == ACME_CH_TLSALPN01 ?
+			    c->cfg.tlsalpn_port : c->cfg.http_port;
+			job->resolver_set = c->cfg.dns_resolver_set;
+			job->resolver = c->cfg.dns_resolver;
 			job->type = t;
 			if (acme_job_submit(job) != DV_OK) {
 				err = acme_problem_json(

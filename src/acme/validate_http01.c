@@ -163,6 +163,12 @@ run_job(struct acme_job *j)
 	case ACME_CH_HTTP01:
 		rc = acme_http01_validate(j, &err);
 		break;
+	case ACME_CH_DNS01:
+		rc = acme_dns01_validate(j, &err);
+		break;
+	case ACME_CH_TLSALPN01:
+		rc = acme_tlsalpn01_validate(j, &err);
+		break;
 	default:
 		/* challenge.c queues only types with a validator */
 		rc = DV_ERR_INTERNAL;

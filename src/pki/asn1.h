@@ -37,6 +37,9 @@
 #define PKI_OID_TPM_MANUFACTURER "2.23.133.2.1"	/* tcg-at-tpmManufacturer */
 #define PKI_OID_TPM_MODEL	"2.23.133.2.2"	/* tcg-at-tpmModel */
 #define PKI_OID_TPM_VERSION	"2.23.133.2.3"	/* tcg-at-tpmVersion */
+/* RFC 8737 §6.1 id-pe-acmeIdentifier (tls-alpn-01); found by OID, never
+ * registered. */
+#define PKI_OID_ACME_IDENTIFIER	"1.3.6.1.5.5.7.1.31"
 
 /* RFC 5280 §4.1.2.7 SubjectPublicKeyInfo, with the key left as bytes. */
 typedef struct {

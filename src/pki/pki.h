@@ -738,4 +738,25 @@ enum dv_rc	pki_step_device_id(X509 *leaf, char **id);
 enum dv_rc	pki_spki_fingerprint(const uint8_t *spki, size_t len,
 		    char **fp);
 
+/* ---- ACME tls-alpn-01 (acme) ---- */
+/*
+ * RFC 8737 §3: a TLS handshake over the connected socket fd (blocking; the
+ * caller bounds it with socket timeouts) offering only ALPN "acme-tls/1",
+ * with SNI sni, the peer's chain not validated.  *out is the peer
+ * certificate (X509_free) with its extensions cached.  DV_ERR_IO when the
+ * handshake fails, DV_ERR_UNAUTHORIZED when acme-tls/1 was not selected,
+ * DV_ERR_MALFORMED for a missing or undecodable certificate.
+ */
+enum dv_rc	pki_tlsalpn_handshake(int fd, const char *sni, X509 **out);
+/*
+ * RFC 8737 §3 checks of the tls-alpn-01 certificate x: exactly one
+ * subjectAltName, equal to ident (a dNSName, or an iPAddress for an IP
+ * identifier, RFC 8738 §6), else DV_ERR_SANS_MISMATCH; one critical
+ * id-pe-acmeIdentifier extension holding an OCTET STRING of 32 bytes,
+ * else DV_ERR_MALFORMED; equal to digest (SHA-256(keyAuthorization)),
+ * else DV_ERR_UNAUTHORIZED.
+ */
+enum dv_rc	pki_tlsalpn_cert_check(X509 *x, const char *ident,
+		    const uint8_t digest[32]);
+
 #endif

@@ -20,13 +20,13 @@ check "the issued chain verifies to the Agent CA root" \
     sh -c "csplit -s -z -f '$T/pc' '$T/proto-chain.pem' '/BEGIN CERT/' '{*}' &&
     openssl verify -CAfile '$AGENT_ROOT' -untrusted '$T/pc01' '$T/pc00' >/dev/null"
 
-# a challenge type without a validator stops the server at start
+# an unknown challenge type stops the server at start
 check "server stops cleanly" stop_server
 jq '.teams.default.authorities.agent.provisioners |= map(
-      if .type == "ACME" then .challenges = ["dns-01"] else . end)' \
+      if .type == "ACME" then .challenges = ["dns-02"] else . end)' \
     "$T/data/config.json" >"$T/config.new" && mv "$T/config.new" "$T/data/config.json"
 timeout 20 "$DEVID_CA" serve --data "$T/data" >"$T/bad.log" 2>&1
 st=$?
-check "an unsupported challenge type refuses to serve" \
+check "an unknown challenge type refuses to serve" \
     sh -c "[ $st -ne 0 ] && [ $st -ne 124 ] && grep -q acme.config '$T/bad.log'"
 finish

@@ -1428,6 +1428,87 @@ test_cert_read(void **state)
 	ca_free(&root);
 }
 
+/* ---- tls-alpn-01 (RFC 8737) ---------------------------------------------- */
+
+/* A self-signed certificate with the SAN and extra extension (openssl
+ * -addext syntax; ext may be NULL). */
+static X509 *
+alpn_cert(const char *san, const char *ext)
+{
+	uint8_t *der;
+	size_t len;
+	X509 *x;
+
+	assert_int_equal(sh("openssl req -x509 -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout alpn.key -outform DER "
+	    "-out alpn.der -days 1 -subj /CN=alpn -addext "
+	    "'subjectAltName=%s' %s%s%s", san, ext != NULL ? "-addext '" :
+	    "", ext != NULL ? ext : "", ext != NULL ? "'" : ""), 0);
+	der = get("alpn.der", &len);
+	assert_int_equal(pki_cert_from_der(der, len, &x), DV_OK);
+	free(der);
+	return x;
+}
+
+static void
+test_tlsalpn_cert(void **state)
+{
+	static const struct {
+		const char	*ident;
+		const char	*san;
+		const char	*ext;	/* %s: the digest's hex */
+		enum dv_rc	 rc;
+	} cases[] = {
+		{ "a.test", "DNS:a.test",
+		    "1.3.6.1.5.5.7.1.31=critical,DER:0420%s", DV_OK },
+		{ "A.Test", "DNS:a.test",
+		    "1.3.6.1.5.5.7.1.31=critical,DER:0420%s", DV_OK },
+		{ "127.0.0.1", "IP:127.0.0.1",
+		    "1.3.6.1.5.5.7.1.31=critical,DER:0420%s", DV_OK },
+		{ "a.test", "DNS:a.test",
+		    "1.3.6.1.5.5.7.1.31=DER:0420%s", DV_ERR_MALFORMED },
+		{ "a.test", "DNS:a.test", NULL, DV_ERR_MALFORMED },
+		/* not an OCTET STRING: a UTF8String of the same bytes */
+		{ "a.test", "DNS:a.test",
+		    "1.3.6.1.5.5.7.1.31=critical,DER:0c20%s", DV_ERR_MALFORMED },
+		{ "a.test", "DNS:a.test,DNS:b.test",
+		    "1.3.6.1.5.5.7.1.31=critical,DER:0420%s",
+		    DV_ERR_SANS_MISMATCH },
+		{ "a.test", "DNS:b.test",
+		    "1.3.6.1.5.5.7.1.31=critical,DER:0420%s",
+		    DV_ERR_SANS_MISMATCH },
+		{ "127.0.0.1", "DNS:127.0.0.1",
+		    "1.3.6.1.5.5.7.1.31=critical,DER:0420%s",
+		    DV_ERR_SANS_MISMATCH },
+	};
+	uint8_t md[32], other[32];
+	char hex[65], *ext;
+	size_t i, k;
+	X509 *x;
+
+	(void)state;
+	pki_sha256("token.thumb", 11, md);
+	for (k = 0; k < sizeof(md); k++)
+		snprintf(hex + 2 * k, 3, "%02x", md[k]);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ext = cases[i].ext != NULL ? xasprintf(cases[i].ext, hex) :
+		    NULL;
+		x = alpn_cert(cases[i].san, ext);
+		assert_int_equal(pki_tlsalpn_cert_check(x, cases[i].ident, md),
+		    cases[i].rc);
+		pki_cert_free(x);
+		free(ext);
+	}
+	/* the right shape with another digest */
+	ext = xasprintf("1.3.6.1.5.5.7.1.31=critical,DER:0420%s", hex);
+	x = alpn_cert("DNS:a.test", ext);
+	pki_sha256("token.other", 11, other);
+	assert_int_equal(pki_tlsalpn_cert_check(x, "a.test", other),
+	    DV_ERR_UNAUTHORIZED);
+	pki_cert_free(x);
+	free(ext);
+}
+
 static int
 setup(void **state)
 {
@@ -1476,6 +1557,7 @@ main(void)
 		cmocka_unit_test(test_b64),
 		cmocka_unit_test(test_sha256_random),
 		cmocka_unit_test(test_cert_read),
+		cmocka_unit_test(test_tlsalpn_cert),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
