@@ -278,8 +278,8 @@ struct ca_device_id {
 };
 /*
  * The device certificate of an ACME device-attest-01 order
- * (draft-ietf-acme-device-attest §6, spec/attestation.md §13): no subject,
- * a SAN with the RFC 4043 PermanentIdentifier dev->perm_id and, when set,
+ * (draft-ietf-acme-device-attest §6, spec/attestation.md §12-13): the
+ * CSR's CN as subject (if any), a SAN with the RFC 4043 PermanentIdentifier dev->perm_id and, when set,
  * the URI dev->ek_urn; EKU clientAuth only; validity [nb, na]; recorded
  * against dev->device_id so that retiring the device revokes it.  The CSR
  * key must already be the attested one (the caller checks).  *out is new,

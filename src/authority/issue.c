@@ -465,6 +465,9 @@ ca_acme_device_prepare(struct ca_authority *a, const struct prov *prov,
 	    dev->ek_urn)) != DV_OK)
 		goto out;
 	memset(&p, 0, sizeof(p));
+	/* spec §12: the subject is the CSR's CN (the caller checked it is
+	 * empty or the identifier) */
+	p.cn = csr->cn;
 	p.sans = &sans;
 	p.perm_id = dev->perm_id;
 	p.not_before = nb;
