@@ -86,36 +86,39 @@ acme_attest_order_has_device(const json_t *ids)
 	return false;
 }
 
+/* A device order: one authorization with one challenge. */
+struct device_order {
+	struct store_acme_order o;
+	struct store_acme_authz z;
+	struct store_acme_chall ch;
+};
+
 static enum dv_rc
 device_order_tx(struct store_tx *tx, void *arg)
 {
-	struct store_acme_order *o = ((void **)arg)[0];
-	struct store_acme_authz *z = ((void **)arg)[1];
-	struct store_acme_chall *ch = ((void **)arg)[2];
+	struct device_order *d = arg;
 	enum dv_rc rc;
 
-	if ((rc = store_acme_order_insert(tx, o)) != DV_OK ||
-	    (rc = store_acme_authz_insert(tx, z)) != DV_OK)
+	if ((rc = store_acme_order_insert(tx, &d->o)) != DV_OK ||
+	    (rc = store_acme_authz_insert(tx, &d->z)) != DV_OK)
 		return rc;
-	return store_acme_chall_insert(tx, ch);
+	return store_acme_chall_insert(tx, &d->ch);
 }
 
 void
 acme_attest_order_new(struct acme_ctx *c, const json_t *ids, time_t nb,
     time_t na)
 {
-	struct store_acme_order o;
-	struct store_acme_authz z;
-	struct store_acme_chall ch;
+	struct device_order d;
+	struct store_acme_order *o = &d.o;
+	struct store_acme_authz *z = &d.z;
+	struct store_acme_chall *ch = &d.ch;
 	const char *type = NULL, *value = NULL;
-	void *arg[3] = { &o, &z, &ch };
 	json_t *norm = NULL;
 	json_error_t err;
 	time_t now = dv_now();
 
-	memset(&o, 0, sizeof(o));
-	memset(&z, 0, sizeof(z));
-	memset(&ch, 0, sizeof(ch));
+	memset(&d, 0, sizeof(d));
 	if (!c->cfg.chall[ACME_CH_DEVICE_ATTEST01]) {
 		acme_fail(c, ACME_ERR_UNSUPPORTED_IDENTIFIER, "this "
 		    "provisioner does not offer device-attest-01");
@@ -136,43 +139,43 @@ acme_attest_order_new(struct acme_ctx *c, const json_t *ids, time_t nb,
 	}
 	norm = json_pack("[{s:s,s:s}]", "type", "permanent-identifier",
 	    "value", value);
-	o.id = acme_id_new();
-	o.prov = c->provid;
-	o.account_id = c->acct.id;
-	o.status = "pending";
-	o.identifiers = json_dumps(norm, JSON_COMPACT);
-	o.not_before = nb;
-	o.not_after = na;
-	o.expires_at = now + ACME_ORDER_LIFETIME;
-	o.created_at = now;
-	z.id = acme_id_new();
-	z.order_id = o.id;
-	z.account_id = c->acct.id;
-	z.ident_type = "permanent-identifier";
-	z.ident_value = (char *)value;
-	z.status = "pending";
-	z.expires_at = o.expires_at;
-	ch.id = acme_id_new();
-	ch.authz_id = z.id;
-	ch.type = (char *)acme_ch_names[ACME_CH_DEVICE_ATTEST01];
-	ch.token = acme_id_new();
-	ch.status = "pending";
-	if (store_write(c->store, device_order_tx, arg) != DV_OK) {
+	o->id = acme_id_new();
+	o->prov = c->provid;
+	o->account_id = c->acct.id;
+	o->status = "pending";
+	o->identifiers = json_dumps(norm, JSON_COMPACT);
+	o->not_before = nb;
+	o->not_after = na;
+	o->expires_at = now + ACME_ORDER_LIFETIME;
+	o->created_at = now;
+	z->id = acme_id_new();
+	z->order_id = o->id;
+	z->account_id = c->acct.id;
+	z->ident_type = "permanent-identifier";
+	z->ident_value = (char *)value;
+	z->status = "pending";
+	z->expires_at = o->expires_at;
+	ch->id = acme_id_new();
+	ch->authz_id = z->id;
+	ch->type = (char *)acme_ch_names[ACME_CH_DEVICE_ATTEST01];
+	ch->token = acme_id_new();
+	ch->status = "pending";
+	if (store_write(c->store, device_order_tx, &d) != DV_OK) {
 		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
 		goto out;
 	}
 	log_msg(LOG_INFO, "acme.order", "{s:s,s:s,s:s,s:s}", "provisioner",
-	    c->provid, "account", c->acct.id, "order", o.id, "type",
+	    c->provid, "account", c->acct.id, "order", o->id, "type",
 	    "permanent-identifier");
 	c->resp->status = 201;
-	c->resp->location = acme_url(c, "/order/", o.id);
-	c->resp->json = acme_order_json(c, &o, &z, 1);
+	c->resp->location = acme_url(c, "/order/", o->id);
+	c->resp->json = acme_order_json(c, o, z, 1);
 out:
-	free(o.id);
-	free(o.identifiers);
-	free(z.id);
-	free(ch.id);
-	free(ch.token);
+	free(o->id);
+	free(o->identifiers);
+	free(z->id);
+	free(ch->id);
+	free(ch->token);
 	json_decref(norm);
 }
 
@@ -229,8 +232,9 @@ key_tx(struct store_tx *tx, void *arg)
 	return rc;
 }
 
-/* Checks the identifier against the team's inventory: DV_OK with the
- * device id (new) for an approved or active device. */
+/* Checks the identifier against the team's inventory: ACME_ERR_NONE
+ * with *device_id (new) for an approved or active device, else the
+ * problem's type with *detail. */
 static enum acme_err
 device_check(struct acme_ctx *c, const char *value, char **device_id,
     const char **detail)
