@@ -1111,10 +1111,20 @@ store_submit_wait(struct store *s, struct store_op *op)
 	return w.rc;
 }
 
-static char *
+char *
 store_strdup(const char *s)
 {
 	return s != NULL ? xstrdup(s) : NULL;
+}
+
+bool
+store_tx_writer(struct store_tx *tx, const char *what)
+{
+	if (tx->write)
+		return true;
+	log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "what", what,
+	    "error", "write on a reader connection");
+	return false;
 }
 
 static struct store_op *

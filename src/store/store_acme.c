@@ -114,22 +114,6 @@ static const char *const acme_sql[ACME_Q__MAX] = {
 	store_tx_run((tx), ACME_Q_BASE + (q), acme_sql[(q)], (stp),	\
 	    __VA_ARGS__)
 
-static char *
-sdup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-static bool
-writer(struct store_tx *tx, const char *what)
-{
-	if (tx->write)
-		return true;
-	log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "what", what,
-	    "error", "write on a reader connection");
-	return false;
-}
-
 /* ---- nonces ---------------------------------------------------------- */
 
 enum dv_rc
@@ -138,7 +122,7 @@ store_acme_nonce_insert(struct store_tx *tx, const char *id,
 {
 	enum dv_rc rc;
 
-	if (!writer(tx, "acme_nonces"))
+	if (!store_tx_writer(tx, "acme_nonces"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_step_rc(RUN(tx, ACME_Q_NONCE_PURGE, NULL, "i",
 	    (int64_t)now), DV_ERR_STORE, "acme_nonces", NULL)) != DV_OK)
@@ -153,7 +137,7 @@ store_acme_nonce_take(struct store_tx *tx, const char *id, time_t now)
 	struct store_stmt *st;
 	enum store_step r;
 
-	if (!writer(tx, "acme_nonces"))
+	if (!store_tx_writer(tx, "acme_nonces"))
 		return DV_ERR_INTERNAL;
 	r = RUN(tx, ACME_Q_NONCE_TAKE, &st, "ti", id, (int64_t)now);
 	if (r == STORE_STEP_DONE)
@@ -188,12 +172,12 @@ account_row(struct store_tx *tx, struct store_stmt *st,
 {
 	const struct store_driver *d = tx->drv;
 
-	a->id = sdup(d->col_text(st, 0));
-	a->prov = sdup(d->col_text(st, 1));
-	a->thumbprint = sdup(d->col_text(st, 2));
-	a->jwk = sdup(d->col_text(st, 3));
-	a->status = sdup(d->col_text(st, 4));
-	a->contact = sdup(d->col_text(st, 5));
+	a->id = store_strdup(d->col_text(st, 0));
+	a->prov = store_strdup(d->col_text(st, 1));
+	a->thumbprint = store_strdup(d->col_text(st, 2));
+	a->jwk = store_strdup(d->col_text(st, 3));
+	a->status = store_strdup(d->col_text(st, 4));
+	a->contact = store_strdup(d->col_text(st, 5));
 	a->created_at = (time_t)d->col_int64(st, 6);
 }
 
@@ -201,7 +185,7 @@ enum dv_rc
 store_acme_account_insert(struct store_tx *tx,
     const struct store_acme_account *a)
 {
-	if (!writer(tx, "acme_accounts"))
+	if (!store_tx_writer(tx, "acme_accounts"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_ACCT_INSERT, NULL, "tttttti",
 	    a->id, a->prov, a->thumbprint, a->jwk, a->status, a->contact,
@@ -250,7 +234,7 @@ enum dv_rc
 store_acme_account_update(struct store_tx *tx,
     const struct store_acme_account *a)
 {
-	if (!writer(tx, "acme_accounts"))
+	if (!store_tx_writer(tx, "acme_accounts"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_ACCT_UPDATE, NULL, "ttttt",
 	    a->id, a->thumbprint, a->jwk, a->status, a->contact), DV_ERR_EXISTS,
@@ -278,7 +262,7 @@ enum dv_rc
 store_acme_order_insert(struct store_tx *tx,
     const struct store_acme_order *o)
 {
-	if (!writer(tx, "acme_orders"))
+	if (!store_tx_writer(tx, "acme_orders"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_ORDER_INSERT, NULL,
 	    "tttttiiitti", o->id, o->prov, o->account_id, o->status,
@@ -301,16 +285,16 @@ store_acme_order_get(struct store_tx *tx, const char *id,
 		return DV_ERR_NOT_FOUND;
 	if (r != STORE_STEP_ROW)
 		return DV_ERR_STORE;
-	out->id = sdup(d->col_text(st, 0));
-	out->prov = sdup(d->col_text(st, 1));
-	out->account_id = sdup(d->col_text(st, 2));
-	out->status = sdup(d->col_text(st, 3));
-	out->identifiers = sdup(d->col_text(st, 4));
+	out->id = store_strdup(d->col_text(st, 0));
+	out->prov = store_strdup(d->col_text(st, 1));
+	out->account_id = store_strdup(d->col_text(st, 2));
+	out->status = store_strdup(d->col_text(st, 3));
+	out->identifiers = store_strdup(d->col_text(st, 4));
 	out->not_before = (time_t)d->col_int64(st, 5);
 	out->not_after = (time_t)d->col_int64(st, 6);
 	out->expires_at = (time_t)d->col_int64(st, 7);
-	out->error = sdup(d->col_text(st, 8));
-	out->cert_serial = sdup(d->col_text(st, 9));
+	out->error = store_strdup(d->col_text(st, 8));
+	out->cert_serial = store_strdup(d->col_text(st, 9));
 	out->created_at = (time_t)d->col_int64(st, 10);
 	d->reset(st);
 	return DV_OK;
@@ -320,7 +304,7 @@ enum dv_rc
 store_acme_order_update(struct store_tx *tx,
     const struct store_acme_order *o)
 {
-	if (!writer(tx, "acme_orders"))
+	if (!store_tx_writer(tx, "acme_orders"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_ORDER_UPDATE, NULL, "tttt",
 	    o->id, o->status, o->error, o->cert_serial), DV_ERR_EXISTS, "acme order",
@@ -367,7 +351,7 @@ store_acme_order_by_cert(struct store_tx *tx, const char *serial,
 		return DV_ERR_NOT_FOUND;
 	if (r != STORE_STEP_ROW)
 		return DV_ERR_STORE;
-	id = sdup(tx->drv->col_text(st, 0));
+	id = store_strdup(tx->drv->col_text(st, 0));
 	tx->drv->reset(st);
 	rc = store_acme_order_get(tx, id, out);
 	free(id);
@@ -409,15 +393,15 @@ authz_row(struct store_tx *tx, struct store_stmt *st,
 {
 	const struct store_driver *d = tx->drv;
 
-	z->id = sdup(d->col_text(st, 0));
-	z->order_id = sdup(d->col_text(st, 1));
-	z->account_id = sdup(d->col_text(st, 2));
-	z->ident_type = sdup(d->col_text(st, 3));
-	z->ident_value = sdup(d->col_text(st, 4));
+	z->id = store_strdup(d->col_text(st, 0));
+	z->order_id = store_strdup(d->col_text(st, 1));
+	z->account_id = store_strdup(d->col_text(st, 2));
+	z->ident_type = store_strdup(d->col_text(st, 3));
+	z->ident_value = store_strdup(d->col_text(st, 4));
 	z->wildcard = d->col_int64(st, 5) != 0;
-	z->status = sdup(d->col_text(st, 6));
+	z->status = store_strdup(d->col_text(st, 6));
 	z->expires_at = (time_t)d->col_int64(st, 7);
-	z->key_sha256 = sdup(d->col_text(st, 8));
+	z->key_sha256 = store_strdup(d->col_text(st, 8));
 	z->idx = (int)d->col_int64(st, 9);
 }
 
@@ -425,7 +409,7 @@ enum dv_rc
 store_acme_authz_insert(struct store_tx *tx,
     const struct store_acme_authz *z)
 {
-	if (!writer(tx, "acme_authzs"))
+	if (!store_tx_writer(tx, "acme_authzs"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_AUTHZ_INSERT, NULL, "tttttititi",
 	    z->id, z->order_id, z->account_id, z->ident_type, z->ident_value,
@@ -456,7 +440,7 @@ enum dv_rc
 store_acme_authz_update(struct store_tx *tx,
     const struct store_acme_authz *z)
 {
-	if (!writer(tx, "acme_authzs"))
+	if (!store_tx_writer(tx, "acme_authzs"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_AUTHZ_UPDATE, NULL, "ttt",
 	    z->id, z->status, z->key_sha256), DV_ERR_EXISTS, "acme authz", z->id);
@@ -528,13 +512,13 @@ chall_row(struct store_tx *tx, struct store_stmt *st,
 {
 	const struct store_driver *d = tx->drv;
 
-	c->id = sdup(d->col_text(st, 0));
-	c->authz_id = sdup(d->col_text(st, 1));
-	c->type = sdup(d->col_text(st, 2));
-	c->token = sdup(d->col_text(st, 3));
-	c->status = sdup(d->col_text(st, 4));
+	c->id = store_strdup(d->col_text(st, 0));
+	c->authz_id = store_strdup(d->col_text(st, 1));
+	c->type = store_strdup(d->col_text(st, 2));
+	c->token = store_strdup(d->col_text(st, 3));
+	c->status = store_strdup(d->col_text(st, 4));
 	c->validated_at = (time_t)d->col_int64(st, 5);
-	c->error = sdup(d->col_text(st, 6));
+	c->error = store_strdup(d->col_text(st, 6));
 	c->idx = (int)d->col_int64(st, 7);
 }
 
@@ -542,7 +526,7 @@ enum dv_rc
 store_acme_chall_insert(struct store_tx *tx,
     const struct store_acme_chall *c)
 {
-	if (!writer(tx, "acme_challenges"))
+	if (!store_tx_writer(tx, "acme_challenges"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_CHALL_INSERT, NULL, "tttttiti",
 	    c->id, c->authz_id, c->type, c->token, c->status,
@@ -572,7 +556,7 @@ enum dv_rc
 store_acme_chall_update(struct store_tx *tx,
     const struct store_acme_chall *c)
 {
-	if (!writer(tx, "acme_challenges"))
+	if (!store_tx_writer(tx, "acme_challenges"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_CHALL_UPDATE, NULL, "ttit",
 	    c->id, c->status, (int64_t)c->validated_at, c->error), DV_ERR_EXISTS,

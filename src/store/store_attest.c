@@ -69,27 +69,11 @@ static const char *const att_sql[ATT_Q__MAX] = {
 	store_tx_run((tx), ATT_Q_BASE + (q), att_sql[(q)], (stp),	\
 	    __VA_ARGS__)
 
-static char *
-sdup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
 static uint8_t *
 bdup(const void *p, size_t len, size_t *outlen)
 {
 	*outlen = p != NULL ? len : 0;
 	return p != NULL && len > 0 ? xmemdup(p, len) : NULL;
-}
-
-static bool
-writer(struct store_tx *tx, const char *what)
-{
-	if (tx->write)
-		return true;
-	log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "what", what,
-	    "error", "write on a reader connection");
-	return false;
 }
 
 void
@@ -120,19 +104,19 @@ session_row(struct store_tx *tx, struct store_stmt *st,
 	size_t len;
 
 	memset(s, 0, sizeof(*s));
-	s->id = sdup(d->col_text(st, 0));
-	s->team = sdup(d->col_text(st, 1));
-	s->ek_urn = sdup(d->col_text(st, 2));
-	s->device_id = sdup(d->col_text(st, 3));
+	s->id = store_strdup(d->col_text(st, 0));
+	s->team = store_strdup(d->col_text(st, 1));
+	s->ek_urn = store_strdup(d->col_text(st, 2));
+	s->device_id = store_strdup(d->col_text(st, 3));
 	b = d->col_blob(st, 4, &len);
 	s->ak_public = bdup(b, len, &s->ak_public_len);
 	b = d->col_blob(st, 5, &len);
 	s->ak_name = bdup(b, len, &s->ak_name_len);
 	b = d->col_blob(st, 6, &len);
 	s->ak_spki = bdup(b, len, &s->ak_spki_len);
-	s->tpm_manufacturer = sdup(d->col_text(st, 7));
-	s->tpm_model = sdup(d->col_text(st, 8));
-	s->tpm_version = sdup(d->col_text(st, 9));
+	s->tpm_manufacturer = store_strdup(d->col_text(st, 7));
+	s->tpm_model = store_strdup(d->col_text(st, 8));
+	s->tpm_version = store_strdup(d->col_text(st, 9));
 	s->created_at = (time_t)d->col_int64(st, 10);
 	s->expires_at = (time_t)d->col_int64(st, 11);
 	s->used_at = (time_t)d->col_int64(st, 12);
@@ -147,7 +131,7 @@ store_att_session_insert(struct store_tx *tx,
 	int64_t pending;
 	enum dv_rc rc;
 
-	if (!writer(tx, "attestation_sessions"))
+	if (!store_tx_writer(tx, "attestation_sessions"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_step_rc(RUN(tx, ATT_Q_PURGE, NULL, "i",
 	    (int64_t)now), DV_ERR_STORE, "attestation_sessions", NULL))
@@ -204,7 +188,7 @@ store_att_session_take(struct store_tx *tx, const char *id, time_t now,
 	enum dv_rc rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!writer(tx, "attestation_sessions"))
+	if (!store_tx_writer(tx, "attestation_sessions"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_att_session_get(tx, id, &s)) != DV_OK)
 		return rc;
@@ -240,7 +224,7 @@ store_att_session_take(struct store_tx *tx, const char *id, time_t now,
 enum dv_rc
 store_att_cert_insert(struct store_tx *tx, const struct store_cert *c)
 {
-	if (!writer(tx, "certificates"))
+	if (!store_tx_writer(tx, "certificates"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ATT_Q_CERT_INSERT, NULL, "tttttiibtit",
 	    c->serial, c->authority, c->provisioner, c->subject, c->sans,

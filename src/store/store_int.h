@@ -152,6 +152,10 @@ struct store_tx {
  * $1.. and runs the first step; on STORE_STEP_ROW the statement is left in
  * *stp (when not NULL) for more steps and the caller resets it.
  */
+/* A copy of s, or NULL for NULL (columns and optional fields). */
+char		*store_strdup(const char *s);
+/* True when tx may write; else logs "what" as an internal error. */
+bool		store_tx_writer(struct store_tx *, const char *what);
 enum store_step	store_tx_run(struct store_tx *, int q, const char *sql,
 		    struct store_stmt **stp, const char *types, ...);
 /* Maps the result of a statement that returns no row; unique is the code

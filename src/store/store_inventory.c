@@ -192,22 +192,6 @@ static const char *const inv_sql[INV_Q__MAX] = {
 #define RUN(tx, q, stp, ...)						\
 	store_tx_run((tx), (q), inv_sql[(q)], (stp), __VA_ARGS__)
 
-static char *
-sdup(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-static bool
-writer(struct store_tx *tx, const char *what)
-{
-	if (tx->write)
-		return true;
-	log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "what", what,
-	    "error", "write on a reader connection");
-	return false;
-}
-
 /*
  * Runs a statement whose RETURNING gives at most one row to its end:
  * DV_OK when a row came back, DV_ERR_NOT_FOUND when none did.  *stp is
@@ -270,17 +254,17 @@ dev_row(struct store_tx *tx, struct store_stmt *st, struct store_device *d)
 	const struct store_driver *drv = tx->drv;
 
 	memset(d, 0, sizeof(*d));
-	d->id = sdup(drv->col_text(st, 0));
-	d->team = sdup(drv->col_text(st, 1));
-	d->name = sdup(drv->col_text(st, 2));
-	d->owner = sdup(drv->col_text(st, 3));
-	d->owner_domain = sdup(drv->col_text(st, 4));
-	d->os = sdup(drv->col_text(st, 5));
-	d->kind = sdup(drv->col_text(st, 6));
-	d->source = sdup(drv->col_text(st, 7));
-	d->status = sdup(drv->col_text(st, 8));
-	d->tags = sdup(drv->col_text(st, 9));
-	d->posture = sdup(drv->col_text(st, 10));
+	d->id = store_strdup(drv->col_text(st, 0));
+	d->team = store_strdup(drv->col_text(st, 1));
+	d->name = store_strdup(drv->col_text(st, 2));
+	d->owner = store_strdup(drv->col_text(st, 3));
+	d->owner_domain = store_strdup(drv->col_text(st, 4));
+	d->os = store_strdup(drv->col_text(st, 5));
+	d->kind = store_strdup(drv->col_text(st, 6));
+	d->source = store_strdup(drv->col_text(st, 7));
+	d->status = store_strdup(drv->col_text(st, 8));
+	d->tags = store_strdup(drv->col_text(st, 9));
+	d->posture = store_strdup(drv->col_text(st, 10));
 	d->missing = drv->col_int64(st, 11) != 0;
 	d->created_at = (time_t)drv->col_int64(st, 12);
 	d->updated_at = (time_t)drv->col_int64(st, 13);
@@ -324,7 +308,7 @@ store_dev_insert(struct store_tx *tx, const struct store_device *d)
 {
 	enum dv_rc rc;
 
-	if (!writer(tx, "devices"))
+	if (!store_tx_writer(tx, "devices"))
 		return DV_ERR_INTERNAL;
 	rc = store_step_rc(RUN(tx, INV_Q_DEV_INSERT, NULL, "ttttttttttti"
 	    "tiii", d->id, d->team, d->name, d->owner, d->owner_domain, d->os,
@@ -344,7 +328,7 @@ store_dev_update(struct store_tx *tx, const struct store_device *d)
 	enum store_step r;
 	enum dv_rc rc;
 
-	if (!writer(tx, "devices"))
+	if (!store_tx_writer(tx, "devices"))
 		return DV_ERR_INTERNAL;
 	r = RUN(tx, INV_Q_DEV_UPDATE, &st, "tttttttttttitii", d->id, d->team,
 	    d->name, d->owner, d->owner_domain, d->os, d->kind, d->source,
@@ -379,7 +363,7 @@ store_dev_seen(struct store_tx *tx, const char *team, const char *id,
 {
 	struct store_stmt *st;
 
-	if (!writer(tx, "devices"))
+	if (!store_tx_writer(tx, "devices"))
 		return DV_ERR_INTERNAL;
 	return returning_one(tx, RUN(tx, INV_Q_DEV_SEEN, &st, "tti", team,
 	    id, (int64_t)when), &st, "device");
@@ -391,7 +375,7 @@ store_dev_mark(struct store_tx *tx, const char *team, const char *id,
 {
 	struct store_stmt *st;
 
-	if (!writer(tx, "devices"))
+	if (!store_tx_writer(tx, "devices"))
 		return DV_ERR_INTERNAL;
 	return returning_one(tx, RUN(tx, INV_Q_DEV_MARK, &st, "ttt", team,
 	    id, mark), &st, "device");
@@ -406,7 +390,7 @@ store_dev_mark_missing(struct store_tx *tx, const char *team,
 	json_t *a;
 
 	*ids = NULL;
-	if (!writer(tx, "devices"))
+	if (!store_tx_writer(tx, "devices"))
 		return DV_ERR_INTERNAL;
 	a = json_array();
 	r = RUN(tx, INV_Q_DEV_MISSING, &st, "ttti", team, source, mark,
@@ -595,7 +579,7 @@ store_ident_insert(struct store_tx *tx, const char *team,
 {
 	enum store_step r;
 
-	if (!writer(tx, "device_identifiers"))
+	if (!store_tx_writer(tx, "device_identifiers"))
 		return DV_ERR_INTERNAL;
 	r = RUN(tx, INV_Q_ID_INS, NULL, "tttttttti", team, device_id,
 	    i->type, i->value, i->tpm_manufacturer, i->tpm_model,
@@ -612,7 +596,7 @@ store_ident_delete(struct store_tx *tx, const char *team,
 {
 	struct store_stmt *st;
 
-	if (!writer(tx, "device_identifiers"))
+	if (!store_tx_writer(tx, "device_identifiers"))
 		return DV_ERR_INTERNAL;
 	return returning_one(tx, RUN(tx, INV_Q_ID_DEL, &st, "ttt", team,
 	    device_id, value), &st, "device_identifier");
@@ -631,7 +615,7 @@ store_ident_owner(struct store_tx *tx, const char *team, const char *value,
 		return DV_ERR_NOT_FOUND;
 	if (r != STORE_STEP_ROW)
 		return DV_ERR_STORE;
-	*device_id = sdup(tx->drv->col_text(st, 0));
+	*device_id = store_strdup(tx->drv->col_text(st, 0));
 	tx->drv->reset(st);
 	return DV_OK;
 }
@@ -655,13 +639,13 @@ store_ident_list(struct store_tx *tx, const char *device_id,
 			r = xrealloc(r, cap * sizeof(*r));
 		}
 		i = &r[len++];
-		i->device_id = sdup(d->col_text(st, 0));
-		i->type = sdup(d->col_text(st, 1));
-		i->value = sdup(d->col_text(st, 2));
-		i->tpm_manufacturer = sdup(d->col_text(st, 3));
-		i->tpm_model = sdup(d->col_text(st, 4));
-		i->tpm_version = sdup(d->col_text(st, 5));
-		i->certificate = sdup(d->col_text(st, 6));
+		i->device_id = store_strdup(d->col_text(st, 0));
+		i->type = store_strdup(d->col_text(st, 1));
+		i->value = store_strdup(d->col_text(st, 2));
+		i->tpm_manufacturer = store_strdup(d->col_text(st, 3));
+		i->tpm_model = store_strdup(d->col_text(st, 4));
+		i->tpm_version = store_strdup(d->col_text(st, 5));
+		i->certificate = store_strdup(d->col_text(st, 6));
 	}
 	if (st != NULL)
 		d->reset(st);
@@ -718,7 +702,7 @@ store_dev_certs_revoke(struct store_tx *tx, const char *device_id,
 	size_t i;
 
 	*revoked = NULL;
-	if (!writer(tx, "revocations"))
+	if (!store_tx_writer(tx, "revocations"))
 		return DV_ERR_INTERNAL;
 	/* collected first: the inserts below run on the same connection */
 	a = json_array();
@@ -785,13 +769,13 @@ coll_row(struct store_tx *tx, struct store_stmt *st,
 	const struct store_driver *d = tx->drv;
 
 	memset(c, 0, sizeof(*c));
-	c->team = sdup(d->col_text(st, 0));
-	c->name = sdup(d->col_text(st, 1));
-	c->kind = sdup(d->col_text(st, 2));
-	c->os = sdup(d->col_text(st, 3));
-	c->source = sdup(d->col_text(st, 4));
-	c->rules = sdup(d->col_text(st, 5));
-	c->settings = sdup(d->col_text(st, 6));
+	c->team = store_strdup(d->col_text(st, 0));
+	c->name = store_strdup(d->col_text(st, 1));
+	c->kind = store_strdup(d->col_text(st, 2));
+	c->os = store_strdup(d->col_text(st, 3));
+	c->source = store_strdup(d->col_text(st, 4));
+	c->rules = store_strdup(d->col_text(st, 5));
+	c->settings = store_strdup(d->col_text(st, 6));
 	c->created_at = (time_t)d->col_int64(st, 7);
 	c->updated_at = (time_t)d->col_int64(st, 8);
 }
@@ -837,7 +821,7 @@ store_coll_insert(struct store_tx *tx, const struct store_collection *c)
 {
 	enum dv_rc rc;
 
-	if (!writer(tx, "collections"))
+	if (!store_tx_writer(tx, "collections"))
 		return DV_ERR_INTERNAL;
 	rc = store_step_rc(RUN(tx, INV_Q_COLL_INS, NULL, "tttttttii",
 	    c->team, c->name, c->kind, c->os, c->source, c->rules,
@@ -854,7 +838,7 @@ store_coll_update(struct store_tx *tx, const struct store_collection *c)
 	struct store_stmt *st;
 	enum dv_rc rc;
 
-	if (!writer(tx, "collections"))
+	if (!store_tx_writer(tx, "collections"))
 		return DV_ERR_INTERNAL;
 	rc = returning_one(tx, RUN(tx, INV_Q_COLL_UPD, &st, "ttttttti",
 	    c->team, c->name, c->kind, c->os, c->source, c->rules,
@@ -870,7 +854,7 @@ store_coll_delete(struct store_tx *tx, const char *team, const char *name)
 	struct store_stmt *st;
 	enum dv_rc rc;
 
-	if (!writer(tx, "collections"))
+	if (!store_tx_writer(tx, "collections"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_step_rc(RUN(tx, INV_Q_RULE_DEL, NULL, "tt", team,
 	    name), DV_ERR_STORE, "collection_rules", name)) != DV_OK)
@@ -940,7 +924,7 @@ store_coll_members_set(struct store_tx *tx, const char *team,
 	enum dv_rc rc;
 	size_t i;
 
-	if (!writer(tx, "collection_members"))
+	if (!store_tx_writer(tx, "collection_members"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_step_rc(RUN(tx, INV_Q_MEM_DEL, NULL, "tt", team,
 	    name), DV_ERR_STORE, "collection_members", name)) != DV_OK)
@@ -1014,11 +998,11 @@ tok_row(struct store_tx *tx, struct store_stmt *st, struct store_api_token *t)
 	const struct store_driver *d = tx->drv;
 
 	memset(t, 0, sizeof(*t));
-	t->id = sdup(d->col_text(st, 0));
-	t->team = sdup(d->col_text(st, 1));
-	t->name = sdup(d->col_text(st, 2));
-	t->role = sdup(d->col_text(st, 3));
-	t->hash = sdup(d->col_text(st, 4));
+	t->id = store_strdup(d->col_text(st, 0));
+	t->team = store_strdup(d->col_text(st, 1));
+	t->name = store_strdup(d->col_text(st, 2));
+	t->role = store_strdup(d->col_text(st, 3));
+	t->hash = store_strdup(d->col_text(st, 4));
 	t->created_at = (time_t)d->col_int64(st, 5);
 	t->expires_at = (time_t)d->col_int64(st, 6);
 	t->revoked_at = (time_t)d->col_int64(st, 7);
@@ -1027,7 +1011,7 @@ tok_row(struct store_tx *tx, struct store_stmt *st, struct store_api_token *t)
 enum dv_rc
 store_apitok_insert(struct store_tx *tx, const struct store_api_token *t)
 {
-	if (!writer(tx, "api_tokens"))
+	if (!store_tx_writer(tx, "api_tokens"))
 		return DV_ERR_INTERNAL;
 	/* expires_at 0 is stored as NULL: "never" */
 	if (t->expires_at == 0)
@@ -1096,7 +1080,7 @@ store_apitok_revoke(struct store_tx *tx, const char *team, const char *id,
 	enum store_step r;
 	enum dv_rc rc;
 
-	if (!writer(tx, "api_tokens"))
+	if (!store_tx_writer(tx, "api_tokens"))
 		return DV_ERR_INTERNAL;
 	rc = returning_one(tx, RUN(tx, INV_Q_TOK_REVOKE, &st, "tti", team,
 	    id, (int64_t)at), &st, "api_token");
