@@ -346,6 +346,79 @@ out:
 	return rc;
 }
 
+/* The digest of a without a key at hand; NULL for Ed25519 or a bad a. */
+static const EVP_MD *
+sig_alg_md_only(enum pki_sig_alg a)
+{
+	switch (a) {
+	case PKI_SIG_ECDSA_SHA256:
+	case PKI_SIG_RSA_SHA256:
+		return pki_md(PKI_MD_SHA256);
+	case PKI_SIG_ECDSA_SHA384:
+		return pki_md(PKI_MD_SHA384);
+	default:
+		return NULL;
+	}
+}
+
+enum dv_rc
+pki_sig_digest(enum pki_sig_alg a, const uint8_t *data, size_t len,
+    uint8_t *md, size_t *mdlen)
+{
+	const EVP_MD *m = sig_alg_md_only(a);
+	unsigned int n = 0;
+
+	*mdlen = 0;
+	if (m == NULL)
+		return DV_ERR_BAD_KEY;
+	if (!EVP_Digest(data, len, md, &n, m, NULL)) {
+		pki_log_ssl(LOG_ERR, "pki.sign", "EVP_Digest");
+		return DV_ERR_CRYPTO;
+	}
+	*mdlen = n;
+	return DV_OK;
+}
+
+enum dv_rc
+pki_sign_digest(EVP_PKEY *k, enum pki_sig_alg a, const uint8_t *md,
+    size_t mdlen, uint8_t **sig, size_t *siglen)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	const EVP_MD *m;
+	uint8_t *s = NULL;
+	size_t n = 0;
+	enum dv_rc rc = DV_ERR_CRYPTO;
+
+	*sig = NULL;
+	*siglen = 0;
+	if (!sig_alg_md(k, a, &m) || m == NULL ||
+	    mdlen != (size_t)EVP_MD_get_size(m)) {
+		log_msg(LOG_ERR, "pki.sign", "{s:s}", "detail",
+		    "digest does not fit the key's signature algorithm");
+		return DV_ERR_BAD_KEY;
+	}
+	/* RSA: PKCS#1 v1.5 padding with the DigestInfo of m (the default) */
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(ctx, m) != 1 ||
+	    EVP_PKEY_sign(ctx, NULL, &n, md, mdlen) != 1) {
+		pki_log_ssl(LOG_ERR, "pki.sign", "EVP_PKEY_sign_init");
+		goto out;
+	}
+	s = xmalloc(n);
+	if (EVP_PKEY_sign(ctx, s, &n, md, mdlen) != 1) {
+		pki_log_ssl(LOG_ERR, "pki.sign", "EVP_PKEY_sign");
+		free(s);
+		goto out;
+	}
+	*sig = s;
+	*siglen = n;
+	rc = DV_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return rc;
+}
+
 enum dv_rc
 pki_verify_data(EVP_PKEY *k, enum pki_sig_alg a, const uint8_t *data,
     size_t len, const uint8_t *sig, size_t siglen)

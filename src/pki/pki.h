@@ -89,6 +89,20 @@ enum dv_rc	pki_sign_data(EVP_PKEY *k, enum pki_sig_alg,
 		    const uint8_t *data, size_t len, uint8_t **sig,
 		    size_t *siglen);
 
+/*
+ * The digest alg signs for data into md (EVP_MAX_MD_SIZE bytes), so that a
+ * signer can be sent the digest instead of the data (a CRL's to-be-signed
+ * part grows with every revocation).  DV_ERR_BAD_KEY for Ed25519: PureEdDSA
+ * signs the message itself.
+ */
+enum dv_rc	pki_sig_digest(enum pki_sig_alg, const uint8_t *data,
+		    size_t len, uint8_t *md, size_t *mdlen);
+/* Signs the digest md made by pki_sig_digest for alg with a local key, the
+ * same signature pki_sign_data gives over the data.  *sig is new. */
+enum dv_rc	pki_sign_digest(EVP_PKEY *k, enum pki_sig_alg,
+		    const uint8_t *md, size_t mdlen, uint8_t **sig,
+		    size_t *siglen);
+
 /* Verifies sig over data (hashing it per alg) with public key k:
  * DV_ERR_BAD_TOKEN when it does not verify. */
 enum dv_rc	pki_verify_data(EVP_PKEY *k, enum pki_sig_alg,

@@ -86,12 +86,26 @@ signer_sign(struct signer *s, unsigned idx, const uint8_t *tbs, size_t len,
 		    "no such key", "key", (int)idx);
 		return DV_ERR_INTERNAL;
 	}
+	/* The backend is sent the digest: the same few bytes for a CRL of
+	 * any size, and no hashing in the process that holds the keys. */
+	if (s->algs[idx] != PKI_SIG_ED25519) {
+		uint8_t md[EVP_MAX_MD_SIZE];
+		size_t mdlen;
+		enum dv_rc rc;
+
+		if ((rc = pki_sig_digest(s->algs[idx], tbs, len, md, &mdlen))
+		    != DV_OK)
+			return rc;
+		if (mdlen > SIGNER_MAX_DIGEST)
+			return DV_ERR_INTERNAL;
+		return s->ops->sign(s, idx, true, md, mdlen, sig, siglen);
+	}
 	if (len > SIGNER_MAX_TBS) {
 		log_msg(LOG_ERR, "signer.sign", "{s:s,s:I}", "error",
 		    "input larger than SIGNER_MAX_TBS", "len", (json_int_t)len);
 		return DV_ERR_TOO_LARGE;
 	}
-	return s->ops->sign(s, idx, tbs, len, sig, siglen);
+	return s->ops->sign(s, idx, false, tbs, len, sig, siglen);
 }
 
 static enum dv_rc

@@ -6,18 +6,23 @@
 #ifndef DV_SIGNER_INT_H
 #define DV_SIGNER_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "signer.h"
 
 /*
- * Largest to-be-signed input.  A TBSCertificate is below DV_MAX_DER
- * (16 KiB); an OCSP response's tbsResponseData with DV_MAX_OCSP_IDS
- * answers is smaller; 64 KiB also holds the TBSCertList of a CRL of about
- * 1500 revoked certificates.  XXX: a larger CRL needs a larger bound here.
+ * Largest to-be-signed input sent as it is, which only Ed25519 keys need
+ * (PureEdDSA signs the message): a TBSCertificate is below DV_MAX_DER
+ * (16 KiB), an OCSP response's tbsResponseData with DV_MAX_OCSP_IDS
+ * answers is smaller, and 64 KiB holds the TBSCertList of a CRL of about
+ * 1500 revoked certificates.  ECDSA and RSA keys are sent the digest
+ * (signer_sign), so their CRLs have no such bound.
  */
 #define SIGNER_MAX_TBS		(64 * 1024)
+/* Largest digest: SHA-512. */
+#define SIGNER_MAX_DIGEST	64
 /* Largest signature: RSA-8192 gives 1024 bytes, DER ECDSA P-384 < 110. */
 #define SIGNER_MAX_SIG		2048
 /* Keys one signer may hold: three authorities per team, two keys each,
@@ -33,9 +38,11 @@ struct signer_ref {
 };
 
 struct signer_ops {
-	/* Signs with key idx (< nkeys; len <= SIGNER_MAX_TBS, checked by
-	 * signer_sign).  Thread-safe.  *sig is new. */
-	enum dv_rc	(*sign)(struct signer *, unsigned idx,
+	/* Signs with key idx (< nkeys): when digest, tbs is the digest of
+	 * the data made by pki_sig_digest (len <= SIGNER_MAX_DIGEST), else
+	 * the data (len <= SIGNER_MAX_TBS); both checked by signer_sign.
+	 * Thread-safe.  *sig is new. */
+	enum dv_rc	(*sign)(struct signer *, unsigned idx, bool digest,
 			    const uint8_t *tbs, size_t len, uint8_t **sig,
 			    size_t *siglen);
 	/* Releases the backend state s->be (and its keys or child). */

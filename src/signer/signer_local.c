@@ -13,12 +13,15 @@ struct local {
 };
 
 static enum dv_rc
-local_sign(struct signer *s, unsigned idx, const uint8_t *tbs, size_t len,
-    uint8_t **sig, size_t *siglen)
+local_sign(struct signer *s, unsigned idx, bool digest, const uint8_t *tbs,
+    size_t len, uint8_t **sig, size_t *siglen)
 {
 	struct local *l = s->be;
 
 	/* an EVP_PKEY may sign from several threads at once (OpenSSL 3) */
+	if (digest)
+		return pki_sign_digest(l->keys[idx], s->algs[idx], tbs, len,
+		    sig, siglen);
 	return pki_sign_data(l->keys[idx], s->algs[idx], tbs, len, sig,
 	    siglen);
 }

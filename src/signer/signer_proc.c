@@ -14,8 +14,10 @@
  * reach the process that parses network input.
  *
  * Messages (all integers are 32-bit, network byte order):
- *   request   op = SIGNER_OP_SIGN, key index, len, len bytes (len <=
- *             SIGNER_MAX_TBS)
+ *   request   op, key index, len, len bytes: op SIGNER_OP_SIGN with the
+ *             data (len <= SIGNER_MAX_TBS; Ed25519 keys), or
+ *             SIGNER_OP_SIGN_DIGEST with its digest (len <=
+ *             SIGNER_MAX_DIGEST; ECDSA and RSA keys, any data size)
  *   response  status (enum dv_rc), len, len bytes (len <= SIGNER_MAX_SIG)
  *   hello     a response whose bytes are one algorithm per key, or whose
  *             status says why the keys could not be loaded.
@@ -52,6 +54,7 @@
 
 enum signer_op {
 	SIGNER_OP_SIGN = 1,
+	SIGNER_OP_SIGN_DIGEST = 2,
 	SIGNER_OP__MAX
 };
 
@@ -214,12 +217,16 @@ child_serve(void *arg)
 			break;
 		sig = NULL;
 		siglen = 0;
-		if (op != SIGNER_OP_SIGN || idx >= c->nkeys) {
+		if ((op != SIGNER_OP_SIGN && op != SIGNER_OP_SIGN_DIGEST) ||
+		    (op == SIGNER_OP_SIGN_DIGEST && len > SIGNER_MAX_DIGEST)
+		    || idx >= c->nkeys) {
 			log_msg(LOG_ERR, "signer.child", "{s:s,s:I,s:I}",
 			    "error", "bad request", "op", (json_int_t)op,
 			    "key", (json_int_t)idx);
 			rc = DV_ERR_INTERNAL;
-		} else if ((rc = pki_sign_data(c->keys[idx], c->algs[idx],
+		} else if ((rc = op == SIGNER_OP_SIGN_DIGEST ?
+		    pki_sign_digest(c->keys[idx], c->algs[idx], tbs, len,
+		    &sig, &siglen) : pki_sign_data(c->keys[idx], c->algs[idx],
 		    tbs, len, &sig, &siglen)) == DV_OK &&
 		    siglen > SIGNER_MAX_SIG) {
 			log_msg(LOG_ERR, "signer.child", "{s:s,s:I}", "error",
@@ -396,8 +403,8 @@ proc_reap(pid_t pid)
 
 /* One request and its response on fd.  *broken: the channel is unusable. */
 static enum dv_rc
-proc_exchange(int fd, unsigned idx, const uint8_t *tbs, size_t len,
-    uint8_t **sig, size_t *siglen, bool *broken)
+proc_exchange(int fd, unsigned idx, bool digest, const uint8_t *tbs,
+    size_t len, uint8_t **sig, size_t *siglen, bool *broken)
 {
 	uint8_t *m, *body = NULL;
 	enum dv_rc rc, status;
@@ -405,7 +412,7 @@ proc_exchange(int fd, unsigned idx, const uint8_t *tbs, size_t len,
 
 	*broken = true;
 	m = xmalloc(REQ_HDR + len);
-	put_u32(m, SIGNER_OP_SIGN);
+	put_u32(m, digest ? SIGNER_OP_SIGN_DIGEST : SIGNER_OP_SIGN);
 	put_u32(m + 4, idx);
 	put_u32(m + 8, (uint32_t)len);
 	memcpy(m + REQ_HDR, tbs, len);
@@ -436,8 +443,8 @@ proc_exchange(int fd, unsigned idx, const uint8_t *tbs, size_t len,
 }
 
 static enum dv_rc
-proc_sign(struct signer *s, unsigned idx, const uint8_t *tbs, size_t len,
-    uint8_t **sig, size_t *siglen)
+proc_sign(struct signer *s, unsigned idx, bool digest, const uint8_t *tbs,
+    size_t len, uint8_t **sig, size_t *siglen)
 {
 	struct proc *p = s->be;
 	enum dv_rc rc;
@@ -456,7 +463,8 @@ proc_sign(struct signer *s, unsigned idx, const uint8_t *tbs, size_t len,
 	c = p->idle[--p->nidle];
 	pthread_mutex_unlock(&p->mu);
 
-	rc = proc_exchange(p->fds[c], idx, tbs, len, sig, siglen, &broken);
+	rc = proc_exchange(p->fds[c], idx, digest, tbs, len, sig, siglen,
+	    &broken);
 
 	pthread_mutex_lock(&p->mu);
 	if (broken) {

@@ -31,6 +31,8 @@
 #include <pthread.h>
 #include <cmocka.h>
 
+#include <openssl/x509.h>
+
 #include "signer/signer.h"
 
 #define PASS		"correct horse battery staple"
@@ -169,20 +171,27 @@ no_children(void)
 	return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
 }
 
-/* `openssl dgst -verify` of sig over msg with key i's public key. */
+/* `openssl dgst -verify` of sig over msg[0..len) with key i's public key. */
 static bool
-verify(int i, const char *msg, const uint8_t *sig, size_t siglen)
+verify_buf(int i, const void *msg, size_t len, const uint8_t *sig,
+    size_t siglen)
 {
 	char mpath[160], spath[160], cmd[600];
 
 	snprintf(mpath, sizeof(mpath), "%s/msg", dir);
 	snprintf(spath, sizeof(spath), "%s/sig", dir);
-	write_file(mpath, msg, strlen(msg));
+	write_file(mpath, msg, len);
 	write_file(spath, sig, siglen);
 	snprintf(cmd, sizeof(cmd), "openssl dgst -sha256 -keyform DER "
 	    "-verify %s -signature %s %s >/dev/null 2>&1", pub_path[i], spath,
 	    mpath);
 	return system(cmd) == 0;
+}
+
+static bool
+verify(int i, const char *msg, const uint8_t *sig, size_t siglen)
+{
+	return verify_buf(i, msg, strlen(msg), sig, siglen);
 }
 
 /*
@@ -295,7 +304,7 @@ test_proc(void **state)
 	pthread_t th[NTHREADS];
 	struct pki_signer ps;
 	struct signer *s;
-	uint8_t big[1], *sig;
+	uint8_t *sig;
 	size_t n;
 	pid_t pid;
 	int i, k;
@@ -344,15 +353,16 @@ test_proc(void **state)
 	assert_int_equal(signer_sign(s, 2, (const uint8_t *)"x", 1, &sig, &n),
 	    DV_ERR_INTERNAL);
 	assert_null(sig);
-	assert_int_equal(signer_sign(s, 0, big, 64 * 1024 + 1, &sig, &n),
-	    DV_ERR_TOO_LARGE);
-	/* the largest input still works */
+	/* ECDSA and RSA keys are sent the digest: no bound on the input */
 	{
-		uint8_t *tbs = xcalloc(1, 64 * 1024);
+		uint8_t *tbs = xcalloc(1, 1024 * 1024);
 
-		assert_int_equal(signer_sign(s, 0, tbs, 64 * 1024, &sig, &n),
-		    DV_OK);
-		free(sig);
+		for (k = 0; k < NKEYS; k++) {
+			assert_int_equal(signer_sign(s, (unsigned)k, tbs,
+			    1024 * 1024, &sig, &n), DV_OK);
+			assert_true(verify_buf(k, tbs, 1024 * 1024, sig, n));
+			free(sig);
+		}
 		free(tbs);
 	}
 
@@ -574,6 +584,75 @@ test_local(void **state)
 	assert_true(no_children());
 }
 
+/*
+ * A CRL far past what fits one signer message (64 KiB, ~1500 entries):
+ * 20 000 revoked serials under the EC and the RSA key of a proc signer,
+ * which is sent the digest.  OpenSSL reads the CRL back, checks its
+ * signature against the root and finds every entry.
+ */
+#define BIG_CRL		20000
+
+static void
+test_big_crl(void **state)
+{
+	struct pki_profile rp = { .ku = PKI_KU_CERT_SIGN | PKI_KU_CRL_SIGN,
+	    .is_ca = true, .path_len = -1 };
+	struct pki_revoked *rv;
+	struct pki_signer ps;
+	struct signer *s;
+	X509 *root;
+	X509_CRL *crl;
+	EVP_PKEY *pub;
+	const unsigned char *p;
+	char (*serials)[24];
+	uint8_t *spki, *der;
+	size_t n, dn;
+	time_t now = time(NULL);
+	int k, i;
+
+	(void)state;
+	rv = calloc(BIG_CRL, sizeof(*rv));
+	serials = calloc(BIG_CRL, sizeof(*serials));
+	assert_non_null(rv);
+	assert_non_null(serials);
+	for (i = 0; i < BIG_CRL; i++) {
+		snprintf(serials[i], sizeof(serials[i]), "%d",
+		    1000000000 + i * 7);
+		rv[i].serial_dec = serials[i];
+		rv[i].revoked_at = now - i;
+		rv[i].reason = i % 2;
+	}
+	assert_int_equal(signer_start_proc(keys, NKEYS, PASS, 1, &s), DV_OK);
+	rp.not_before = now - 60;
+	rp.not_after = now + 86400;
+	for (k = 0; k < NKEYS; k++) {
+		rp.cn = "Test Root";
+		assert_int_equal(signer_pki(s, (unsigned)k, &ps), DV_OK);
+		assert_int_equal(file_read(pub_path[k], 4096, &spki, &n), DV_OK);
+		assert_int_equal(pki_cert_issue(NULL, &ps, &rp, spki, n, &root,
+		    NULL, NULL), DV_OK);
+		p = spki;
+		assert_non_null(pub = d2i_PUBKEY(NULL, &p, (long)n));
+		free(spki);
+		assert_int_equal(pki_crl_build(root, &ps, rv, BIG_CRL, 7, now,
+		    now + 3600, NULL, &der, &dn), DV_OK);
+		assert_true(dn > 20 * BIG_CRL);
+		p = der;
+		assert_non_null(crl = d2i_X509_CRL(NULL, &p, (long)dn));
+		assert_int_equal(X509_CRL_verify(crl, pub), 1);
+		EVP_PKEY_free(pub);
+		assert_int_equal(sk_X509_REVOKED_num(
+		    X509_CRL_get_REVOKED(crl)), BIG_CRL);
+		X509_CRL_free(crl);
+		free(der);
+		pki_cert_free(root);
+	}
+	signer_stop(s);
+	free(serials);
+	free(rv);
+	assert_true(no_children());
+}
+
 int
 main(void)
 {
@@ -585,6 +664,7 @@ main(void)
 		cmocka_unit_test(test_child_killed),
 		cmocka_unit_test(test_parent_exit),
 		cmocka_unit_test(test_local),
+		cmocka_unit_test(test_big_crl),
 	};
 	char cmd[160];
 	pid_t p;
