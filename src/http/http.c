@@ -48,6 +48,7 @@ struct http_server {
 	unsigned	 nw;
 	atomic_ullong	 served;	/* requests, all workers */
 	unsigned long long trim_seen;	/* served at the last tick */
+	int		 trim_conns;	/* live connections then */
 	bool		 trimmed;	/* trimmed since then */
 	struct event	*trim_ev;	/* owned, on worker 0's base */
 };
@@ -380,20 +381,24 @@ bev_cb(struct event_base *base, void *arg)
  * allocates and frees tens of KiB; glibc keeps freed pages in each worker's
  * arena, so after a burst of 1000 connections RSS stayed ~47 KiB per idle
  * connection while malloc had ~17 KiB per connection in use.  Once a second
- * (worker 0), if no request arrived since the last tick, free pages go back
- * to the kernel, once per idle period: never under load.
+ * (worker 0), if no request arrived and no connection came or went since
+ * the last tick, free pages go back to the kernel, once per idle period:
+ * never under load.
  */
 static void
 trim_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_server *s = arg;
 	unsigned long long n;
+	int conns;
 
 	(void)fd;
 	(void)what;
 	n = atomic_load_explicit(&s->served, memory_order_relaxed);
-	if (n != s->trim_seen) {
+	conns = tls_conn_count();
+	if (n != s->trim_seen || conns != s->trim_conns) {
 		s->trim_seen = n;
+		s->trim_conns = conns;
 		s->trimmed = false;
 	} else if (!s->trimmed) {
 		malloc_trim(0);
