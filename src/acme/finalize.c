@@ -70,7 +70,10 @@ csr_check(struct acme_ctx *c, const struct pki_csr *csr,
 		    "of the order's identifiers");
 		goto out;
 	}
-	if (jws_jwk_to_pkey(c->jwk, &k) != DV_OK ||
+	/* kid requests carry the account key already decoded */
+	if (c->pkey != NULL)
+		k = pki_key_ref(c->pkey);
+	if ((k == NULL && jws_jwk_to_pkey(c->jwk, &k) != DV_OK) ||
 	    pki_key_spki_der(k, &spki, &spkilen) != DV_OK) {
 		acme_fail(c, ACME_ERR_SERVER_INTERNAL, "account key "
 		    "unreadable");

@@ -63,6 +63,9 @@ const char	*pki_key_type_name(enum pki_key_type);
 /* New key pair; *out is owned by the caller (pki_key_free). */
 enum dv_rc	pki_key_generate(enum pki_key_type, EVP_PKEY **out);
 void		pki_key_free(EVP_PKEY *);
+/* k with one more reference (get1: the caller frees it with pki_key_free);
+ * thread-safe, for keys shared by a cache. */
+EVP_PKEY	*pki_key_ref(EVP_PKEY *k);
 /* Signature algorithm to use with key k (P-384 -> ECDSA_SHA384, ...). */
 enum dv_rc	pki_key_sig_alg(EVP_PKEY *k, enum pki_sig_alg *out);
 
