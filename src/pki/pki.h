@@ -204,6 +204,12 @@ enum dv_rc	pki_cert_from_pem(const char *, size_t, X509 **out);
 enum dv_rc	pki_certs_from_pem(const char *, size_t, size_t max,
 		    STACK_OF(X509) **out);
 enum dv_rc	pki_cert_to_pem(X509 *, char **pem);
+/* The PEM text pki_cert_to_pem gives, straight from the DER of a
+ * certificate this CA issued and stored, without decoding it (decoding
+ * costs ~100 us in OpenSSL 3); *pem is new.  Never for untrusted bytes:
+ * nothing is checked. */
+enum dv_rc	pki_cert_der_to_pem(const uint8_t *der, size_t len,
+		    char **pem);
 enum dv_rc	pki_cert_to_der(X509 *, uint8_t **der, size_t *len);
 void		pki_cert_free(X509 *);
 void		pki_certs_free(STACK_OF(X509) *);
