@@ -229,10 +229,12 @@ acme_account_post(struct acme_ctx *c, const char *id)
 			free(ctext);
 			return;
 		}
-		if (strcmp(a.status, "deactivated") == 0)
+		if (strcmp(a.status, "deactivated") == 0) {
 			log_msg(LOG_INFO, "acme.account.deactivated",
 			    "{s:s,s:s}", "provisioner", c->provid, "account",
 			    a.id);
+			acme_key_forget(a.id);
+		}
 	}
 	c->resp->json = acme_account_json(c, &a);
 	c->resp->location = acme_url(c, "/account/", id);
@@ -395,6 +397,7 @@ acme_key_change(struct acme_ctx *c)
 	}
 	log_msg(LOG_INFO, "acme.account.key_change", "{s:s,s:s}",
 	    "provisioner", c->provid, "account", a.id);
+	acme_key_forget(a.id);
 	c->resp->json = acme_account_json(c, &a);
 	c->resp->location = acme_url(c, "/account/", a.id);
 out:

@@ -378,6 +378,7 @@ acme_ctx_clear(struct acme_ctx *c)
 	jws_flat_free(c->jws);
 	json_decref(c->payload);
 	json_decref(c->jwk);
+	pki_key_free(c->pkey);
 	free(c->thumbprint);
 	store_acme_account_clear(&c->acct);
 	free(c->provid);

@@ -106,5 +106,8 @@ void		acme_finalize_done(const struct acme_req *,
  * joins them (accepts none started). */
 enum dv_rc	acme_validators_start(struct ca *ca, unsigned n);
 void		acme_validators_stop(void);
+/* Frees the decoded account keys kept between requests (at shutdown,
+ * once no request runs). */
+void		acme_key_cache_clear(void);
 
 #endif

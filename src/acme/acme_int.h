@@ -32,6 +32,8 @@
 #define ACME_TLSALPN_TIMEOUT	10
 /* Validations queued at most (beyond: the challenge POST gets 503). */
 #define ACME_MAX_QUEUED		1024
+/* Decoded account keys kept (keycache.c): ~2 KiB each. */
+#define ACME_KEY_CACHE_SLOTS	1024
 /* Retry-After (seconds) for objects still being processed. */
 #define ACME_RETRY_AFTER	1
 
@@ -71,6 +73,7 @@ struct acme_ctx {
 	struct jws_flat	*jws;		/* owned, after acme_verify */
 	json_t		*payload;	/* owned, NULL for POST-as-GET */
 	json_t		*jwk;		/* owned: the key that signed */
+	EVP_PKEY	*pkey;		/* owned: jwk decoded, kid requests */
 	char		*thumbprint;	/* owned: RFC 7638 of jwk */
 	bool		 has_acct;	/* acct filled (kid requests) */
 	struct store_acme_account acct;
@@ -104,6 +107,16 @@ bool		acme_verify(struct acme_ctx *, bool jwk_ok);
 /* Payload as JSON object (false + malformed when not; empty payload
  * allowed only when empty_ok, then ctx->payload stays NULL). */
 bool		acme_payload(struct acme_ctx *, bool empty_ok);
+
+/*
+ * keycache.c: the decoded key of account a (its row just read): *jwk (the
+ * public JWK) and *pkey are new references (json_decref, pki_key_free).
+ * DV_ERR_MALFORMED or DV_ERR_BAD_KEY when the stored key is unreadable.
+ * acme_key_forget drops the entry of an account (deactivated, new key).
+ */
+enum dv_rc	acme_key_get(const struct store_acme_account *a, json_t **jwk,
+		    EVP_PKEY **pkey);
+void		acme_key_forget(const char *acct_id);
 
 /* nonce.c: issues a fresh nonce into resp; takes one (single use). */
 enum dv_rc	acme_nonce_issue(struct acme_ctx *);

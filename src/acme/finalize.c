@@ -70,7 +70,10 @@ csr_check(struct acme_ctx *c, const struct pki_csr *csr,
 		    "of the order's identifiers");
 		goto out;
 	}
-	if (jws_jwk_to_pkey(c->jwk, &k) != DV_OK ||
+	/* kid requests carry the account key already decoded */
+	if (c->pkey != NULL)
+		k = pki_key_ref(c->pkey);
+	if ((k == NULL && jws_jwk_to_pkey(c->jwk, &k) != DV_OK) ||
 	    pki_key_spki_der(k, &spki, &spkilen) != DV_OK) {
 		acme_fail(c, ACME_ERR_SERVER_INTERNAL, "account key "
 		    "unreadable");
@@ -325,7 +328,6 @@ acme_cert_get(struct acme_ctx *c, const char *id)
 	struct store_acme_order o;
 	struct store_acme_authz *z = NULL;
 	struct store_cert *row = NULL;
-	X509 *x = NULL;
 	char *pem = NULL;
 	size_t n = 0;
 	enum dv_rc rc;
@@ -338,10 +340,9 @@ acme_cert_get(struct acme_ctx *c, const char *id)
 		rc = DV_ERR_NOT_FOUND;
 	if (rc == DV_OK)
 		rc = store_cert_get(c->store, o.cert_serial, &row);
+	/* our own stored DER: encoded as PEM without a decode */
 	if (rc == DV_OK)
-		rc = pki_cert_from_der(row->der, row->derlen, &x);
-	if (rc == DV_OK)
-		rc = pki_cert_to_pem(x, &pem);
+		rc = pki_cert_der_to_pem(row->der, row->derlen, &pem);
 	if (rc == DV_ERR_NOT_FOUND)
 		acme_fail(c, ACME_ERR_NOT_FOUND, "no such certificate");
 	else if (rc != DV_OK)
@@ -351,7 +352,6 @@ acme_cert_get(struct acme_ctx *c, const char *id)
 		c->resp->pem = xasprintf("%s%s", pem, c->auth->inter_pem);
 	}
 	free(pem);
-	pki_cert_free(x);
 	if (row != NULL)
 		store_cert_free(row);
 	store_acme_order_clear(&o);

@@ -1,6 +1,7 @@
 /*
  * nonce.c - Replay-Nonce (RFC 8555 §6.5, §7.2): random, stored so that
  * any node can check it, single use, expiring after ACME_NONCE_LIFETIME.
+ * The store keeps them without fsync (store_write_volatile).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,8 @@ nonce_run(struct acme_ctx *c, const char *take, bool *taken)
 	enum dv_rc rc;
 
 	op.next = next;
-	if ((rc = store_write(c->store, nonce_tx, &op)) != DV_OK) {
+	/* volatile: a nonce lost in a crash is only a badNonce (§6.5) */
+	if ((rc = store_write_volatile(c->store, nonce_tx, &op)) != DV_OK) {
 		free(next);
 		return rc;
 	}

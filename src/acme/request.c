@@ -36,6 +36,7 @@ acme_verify(struct acme_ctx *c, bool jwk_ok)
 	const struct acme_req *q = c->req;
 	const char *alg, *url, *kid, *nonce, *prefix_end;
 	json_t *hjwk, *key = NULL;
+	EVP_PKEY *pkey = NULL;
 	char *want = NULL, *prefix = NULL;
 	struct acct_get g;
 	enum dv_rc rc;
@@ -100,8 +101,8 @@ acme_verify(struct acme_ctx *c, bool jwk_ok)
 			    "not valid (deactivated or revoked)");
 			goto out;
 		}
-		if (json_parse_strict(c->acct.jwk, strlen(c->acct.jwk),
-		    DV_MAX_TOKEN, &key) != DV_OK) {
+		/* decoded once per account and key (keycache.c) */
+		if (acme_key_get(&c->acct, &key, &pkey) != DV_OK) {
 			acme_fail(c, ACME_ERR_SERVER_INTERNAL, "stored key "
 			    "unreadable");
 			goto out;
@@ -115,7 +116,9 @@ acme_verify(struct acme_ctx *c, bool jwk_ok)
 		}
 		key = jws_jwk_public(hjwk);
 	}
-	if ((rc = jws_flat_verify(c->jws, key)) != DV_OK) {
+	rc = pkey != NULL ? jws_flat_verify_key(c->jws, key, pkey) :
+	    jws_flat_verify(c->jws, key);
+	if (rc != DV_OK) {
 		acme_fail(c, rc == DV_ERR_BAD_KEY ? ACME_ERR_BAD_PUBLIC_KEY :
 		    ACME_ERR_MALFORMED, "the JWS signature does not verify");
 		goto out;
@@ -136,15 +139,22 @@ acme_verify(struct acme_ctx *c, bool jwk_ok)
 		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
 		goto out;
 	}
-	if (jws_jwk_thumbprint(key, &c->thumbprint) != DV_OK) {
+	/* a kid's key: the row's thumbprint is the RFC 7638 one of its
+	 * jwk (account.c computes it) */
+	if (kid != NULL)
+		c->thumbprint = xstrdup(c->acct.thumbprint);
+	else if (jws_jwk_thumbprint(key, &c->thumbprint) != DV_OK) {
 		acme_fail(c, ACME_ERR_BAD_PUBLIC_KEY, "no thumbprint");
 		goto out;
 	}
 	c->jwk = key;
 	key = NULL;
+	c->pkey = pkey;
+	pkey = NULL;
 	ok = true;
 out:
 	json_decref(key);
+	pki_key_free(pkey);
 	free(want);
 	free(prefix);
 	return ok;

@@ -124,12 +124,13 @@ jws_alg_accepted(const char *alg)
 	return alg != NULL && jws_alg_find(alg) != NULL;
 }
 
-enum dv_rc
-jws_flat_verify(const struct jws_flat *f, const json_t *jwk)
+/* Verifies f with jwk, or with k (jwk decoded) when not NULL. */
+static enum dv_rc
+flat_verify(const struct jws_flat *f, const json_t *jwk, EVP_PKEY *k)
 {
 	const struct jws_alg *alg;
 	const char *name = json_get_str(f->header, "alg");
-	EVP_PKEY *k = NULL;
+	EVP_PKEY *own = NULL;
 	enum dv_rc rc;
 
 	if ((alg = jws_alg_find(name)) == NULL) {
@@ -138,12 +139,29 @@ jws_flat_verify(const struct jws_flat *f, const json_t *jwk)
 	}
 	if ((rc = jws_key_check(jwk, alg)) != DV_OK)
 		return DV_ERR_BAD_KEY;
-	if ((rc = jws_jwk_to_pkey(jwk, &k)) != DV_OK)
-		return DV_ERR_BAD_KEY;
+	if (k == NULL) {
+		if ((rc = jws_jwk_to_pkey(jwk, &own)) != DV_OK)
+			return DV_ERR_BAD_KEY;
+		k = own;
+	}
 	rc = pki_verify_jws(k, name, (const uint8_t *)f->input, f->inputlen,
 	    f->sig, f->siglen);
-	pki_key_free(k);
+	pki_key_free(own);
 	if (rc != DV_OK)
 		reject("RFC 7515 §5.2: signature does not verify");
 	return rc == DV_OK ? DV_OK : DV_ERR_UNAUTHORIZED;
+}
+
+enum dv_rc
+jws_flat_verify(const struct jws_flat *f, const json_t *jwk)
+{
+	return flat_verify(f, jwk, NULL);
+}
+
+enum dv_rc
+jws_flat_verify_key(const struct jws_flat *f, const json_t *jwk, EVP_PKEY *k)
+{
+	if (k == NULL)
+		return DV_ERR_BAD_KEY;
+	return flat_verify(f, jwk, k);
 }

@@ -104,5 +104,9 @@ bool		jws_alg_accepted(const char *alg);
  * signature does not verify.
  */
 enum dv_rc	jws_flat_verify(const struct jws_flat *, const json_t *jwk);
+/* The same with k, jwk already decoded (jws_jwk_to_pkey), so that a
+ * caller that sees one key often decodes it once. */
+enum dv_rc	jws_flat_verify_key(const struct jws_flat *, const json_t *jwk,
+		    EVP_PKEY *k);
 
 #endif

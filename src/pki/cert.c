@@ -164,6 +164,31 @@ out:
 }
 
 enum dv_rc
+pki_cert_der_to_pem(const uint8_t *der, size_t len, char **pem)
+{
+	char *data;
+	long n;
+	BIO *b;
+	enum dv_rc rc = DV_ERR_CRYPTO;
+
+	*pem = NULL;
+	if (len == 0 || len > LONG_MAX)
+		return DV_ERR_MALFORMED;
+	/* what PEM_write_bio_X509 writes after i2d_X509 */
+	if ((b = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio(b, PEM_STRING_X509, "", der, (long)len) <= 0) {
+		pki_log_ssl(LOG_ERR, EV, "PEM_write_bio");
+		goto out;
+	}
+	n = BIO_get_mem_data(b, &data);
+	*pem = xstrndup(data, n < 0 ? 0 : (size_t)n);
+	rc = DV_OK;
+out:
+	BIO_free(b);
+	return rc;
+}
+
+enum dv_rc
 pki_cert_to_der(X509 *x, uint8_t **der, size_t *len)
 {
 	unsigned char *p = NULL;

@@ -99,6 +99,14 @@ pki_key_free(EVP_PKEY *k)
 	EVP_PKEY_free(k);
 }
 
+EVP_PKEY *
+pki_key_ref(EVP_PKEY *k)
+{
+	if (EVP_PKEY_up_ref(k) != 1)
+		abort();	/* an atomic increment: cannot fail */
+	return k;
+}
+
 enum dv_rc
 pki_key_sig_alg(EVP_PKEY *k, enum pki_sig_alg *out)
 {

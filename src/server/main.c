@@ -391,6 +391,7 @@ cmd_serve(int argc, char **argv)
 out:
 	http_server_stop(srv);
 	acme_validators_stop();
+	acme_key_cache_clear();
 	ca_free(ca);
 	free(chain);
 	free(key);

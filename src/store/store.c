@@ -275,6 +275,21 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX acme_challenges_authz ON acme_challenges (authz_id, idx);",
 };
 
+/*
+ * The tables of the volatile database (store_write_volatile), created when
+ * missing: what a crash may lose, so never migrated.  acme_nonces: RFC 8555
+ * §7.2 Replay-Nonces, single use (deleted when used or expired); the table
+ * of the same name that migration 4 created in the durable database is no
+ * longer used.
+ */
+static const char store_volatile_schema[] =
+	"CREATE TABLE IF NOT EXISTS acme_nonces ("
+	"  id TEXT PRIMARY KEY,"
+	"  expires_at BIGINT NOT NULL"
+	");"
+	"CREATE INDEX IF NOT EXISTS acme_nonces_expires "
+	"  ON acme_nonces (expires_at);";
+
 /* Every statement store.c runs, prepared once per connection. */
 enum store_q {
 	STORE_Q_VERSION_GET,
@@ -418,6 +433,9 @@ struct store {
 
 	pthread_mutex_t	 pool_mu;
 	struct store_db	*pool;		/* owned idle reader connections */
+
+	pthread_mutex_t	 vol_mu;	/* one store_write_volatile at a time */
+	struct store_db	*vol;		/* owned, guarded by vol_mu */
 
 	/* committer only: the chain head of the open transaction */
 	int64_t		 audit_id;
@@ -1120,10 +1138,21 @@ store_strdup(const char *s)
 bool
 store_tx_writer(struct store_tx *tx, const char *what)
 {
-	if (tx->write)
+	if (tx->write && !tx->is_volatile)
 		return true;
 	log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "what", what,
-	    "error", "write on a reader connection");
+	    "error", tx->write ? "durable write on the volatile connection" :
+	    "write on a reader connection");
+	return false;
+}
+
+bool
+store_tx_volatile(struct store_tx *tx, const char *what)
+{
+	if (tx->is_volatile)
+		return true;
+	log_msg(LOG_ERR, "store.internal", "{s:s,s:s}", "what", what,
+	    "error", "volatile row outside store_write_volatile");
 	return false;
 }
 
@@ -1492,6 +1521,31 @@ store_write(struct store *s, store_tx_fn fn, void *arg)
 }
 
 enum dv_rc
+store_write_volatile(struct store *s, store_tx_fn fn, void *arg)
+{
+	const struct store_driver *d = s->drv;
+	struct store_tx tx = { .s = s, .db = s->vol, .drv = d,
+	    .conn = s->vol->conn, .write = true, .is_volatile = true };
+	enum dv_rc rc;
+
+	/*
+	 * In the caller's thread, not the committer's: nothing here waits
+	 * for a disk, and the transactions are a few statements long, so
+	 * a mutex costs less than two thread hand-offs.
+	 */
+	pthread_mutex_lock(&s->vol_mu);
+	if ((rc = d->begin(tx.conn)) == DV_OK) {
+		rc = fn(&tx, arg);
+		if (rc == DV_OK && d->commit(tx.conn) != DV_OK)
+			rc = DV_ERR_STORE;
+		if (rc != DV_OK)
+			d->rollback(tx.conn);
+	}
+	pthread_mutex_unlock(&s->vol_mu);
+	return rc;
+}
+
+enum dv_rc
 store_read(struct store *s, store_tx_fn fn, void *arg)
 {
 	struct store_tx tx = { .s = s };
@@ -1630,6 +1684,8 @@ store_free(struct store *s)
 		store_db_free(db);
 	}
 	store_db_free(s->writer);
+	store_db_free(s->vol);
+	pthread_mutex_destroy(&s->vol_mu);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->wait_mu);
 	pthread_cond_destroy(&s->cv);
@@ -1651,12 +1707,18 @@ store_open(const char *url, struct store **out)
 	pthread_cond_init(&s->cv, NULL);
 	pthread_mutex_init(&s->wait_mu, NULL);
 	pthread_mutex_init(&s->pool_mu, NULL);
+	pthread_mutex_init(&s->vol_mu, NULL);
 	if ((rc = store_url_parse(url, &s->drv, &s->target)) != DV_OK)
 		goto err;
 	if ((rc = store_db_open(s->drv, s->target, STORE_ROLE_WRITER,
 	    &s->writer)) != DV_OK)
 		goto err;
 	if ((rc = store_migrate(s)) != DV_OK)
+		goto err;
+	if ((rc = store_db_open(s->drv, s->target, STORE_ROLE_VOLATILE,
+	    &s->vol)) != DV_OK)
+		goto err;
+	if ((rc = s->drv->exec(s->vol->conn, store_volatile_schema)) != DV_OK)
 		goto err;
 	if ((e = pthread_create(&s->committer, NULL, store_committer, s))
 	    != 0) {

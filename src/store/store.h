@@ -164,6 +164,15 @@ typedef enum dv_rc (*store_tx_fn)(struct store_tx *, void *arg);
  * store's blocking functions; it should return within milliseconds (the
  * batch waits for it). */
 enum dv_rc	store_write(struct store *, store_tx_fn fn, void *arg);
+/*
+ * Runs fn in a write transaction of the volatile database, in the calling
+ * thread: rows that every node sharing the store can read and write, but
+ * that a crash may lose (the last commits before a power failure), so the
+ * commit waits for no disk.  Only the operations documented as volatile
+ * (ACME nonces) may run there; fn's result, or DV_ERR_STORE.  fn must not
+ * call the store's blocking functions.
+ */
+enum dv_rc	store_write_volatile(struct store *, store_tx_fn fn, void *arg);
 /* Runs fn with a reader connection (last committed state). */
 enum dv_rc	store_read(struct store *, store_tx_fn fn, void *arg);
 /* Inside a write: runs fn in a nested savepoint, undoing only its changes
@@ -487,11 +496,17 @@ struct store_acme_chall {
 void		store_acme_chall_clear(struct store_acme_chall *);
 void		store_acme_challs_free(struct store_acme_chall *, size_t n);
 
-/* Inserts a nonce valid until expires_at, deleting expired ones first. */
+/*
+ * Nonces live in the volatile database (store_write_volatile): losing
+ * unused ones in a crash only costs their clients a badNonce and a retry
+ * (RFC 8555 §6.5), so they are not worth an fsync per request.
+ * Inserts a nonce valid until expires_at, deleting expired ones first.
+ */
 enum dv_rc	store_acme_nonce_insert(struct store_tx *, const char *id,
 		    time_t expires_at, time_t now);
 /* Deletes the nonce id (single use): DV_ERR_NOT_FOUND when it is unknown,
- * used or expired at now. */
+ * used or expired at now.  Both functions need store_write_volatile's
+ * transaction. */
 enum dv_rc	store_acme_nonce_take(struct store_tx *, const char *id,
 		    time_t now);
 

@@ -4,9 +4,9 @@
  *
  * Every row is written by the committer inside the batch transaction
  * (store_write), so that the acme module's read-check-update sequences
- * are atomic across threads and nodes.  A nonce is a row deleted by the
- * request that uses it: the DELETE ... RETURNING alone decides whether it
- * was still there.
+ * are atomic across threads and nodes.  A nonce is a row of the volatile
+ * database (store_write_volatile) deleted by the request that uses it: the
+ * DELETE ... RETURNING alone decides whether it was still there.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +122,7 @@ store_acme_nonce_insert(struct store_tx *tx, const char *id,
 {
 	enum dv_rc rc;
 
-	if (!store_tx_writer(tx, "acme_nonces"))
+	if (!store_tx_volatile(tx, "acme_nonces"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_step_rc(RUN(tx, ACME_Q_NONCE_PURGE, NULL, "i",
 	    (int64_t)now), DV_ERR_STORE, "acme_nonces", NULL)) != DV_OK)
@@ -137,7 +137,7 @@ store_acme_nonce_take(struct store_tx *tx, const char *id, time_t now)
 	struct store_stmt *st;
 	enum store_step r;
 
-	if (!store_tx_writer(tx, "acme_nonces"))
+	if (!store_tx_volatile(tx, "acme_nonces"))
 		return DV_ERR_INTERNAL;
 	r = RUN(tx, ACME_Q_NONCE_TAKE, &st, "ti", id, (int64_t)now);
 	if (r == STORE_STEP_DONE)

@@ -36,6 +36,15 @@ struct store_stmt;	/* one prepared statement, driver-defined */
 enum store_role {
 	STORE_ROLE_WRITER,	/* the committer's connection, runs migrations */
 	STORE_ROLE_READER,	/* a pooled connection that only reads */
+	/*
+	 * The connection of store_write_volatile(): rows every node can
+	 * read and write but that a crash may lose, so its commits need not
+	 * reach the disk (SQLite: a second file beside the database, WAL with
+	 * synchronous=NORMAL; PostgreSQL: the same database with
+	 * synchronous_commit = off).  Not migrated: store.c creates its few
+	 * tables when missing.
+	 */
+	STORE_ROLE_VOLATILE,
 	STORE_ROLE__MAX
 };
 
@@ -55,8 +64,8 @@ struct store_driver {
 	/*
 	 * Opens target (the URL with its scheme removed) for role: the
 	 * writer gets the durability settings (SQLite: WAL,
-	 * synchronous=FULL), every connection foreign keys and a busy
-	 * timeout.  *out is new (close).
+	 * synchronous=FULL), the volatile connection its own (above), every
+	 * connection foreign keys and a busy timeout.  *out is new (close).
 	 */
 	enum dv_rc	(*open)(const char *target, enum store_role,
 			    struct store_conn **out);
@@ -145,6 +154,7 @@ struct store_tx {
 	struct store_conn *conn;	/* borrowed from db */
 	bool		 write;		/* the writer, in a transaction */
 	bool		 nested;	/* inside store_tx_nested */
+	bool		 is_volatile;	/* store_write_volatile's connection */
 };
 
 /*
@@ -156,6 +166,8 @@ struct store_tx {
 char		*store_strdup(const char *s);
 /* True when tx may write; else logs "what" as an internal error. */
 bool		store_tx_writer(struct store_tx *, const char *what);
+/* True when tx is store_write_volatile's; else logs like the above. */
+bool		store_tx_volatile(struct store_tx *, const char *what);
 enum store_step	store_tx_run(struct store_tx *, int q, const char *sql,
 		    struct store_stmt **stp, const char *types, ...);
 /* Maps the result of a statement that returns no row; unique is the code

@@ -6,7 +6,11 @@
  * journal_mode=WAL, so readers never wait for the committer nor it for them,
  * and synchronous=FULL, so that COMMIT returns only after the WAL was
  * fsync'ed: a certificate is on disk before any byte of it leaves (DESIGN
- * §6).  Readers are query_only.
+ * §6).  Readers are query_only.  The volatile connection opens its own
+ * file, the database's path + STORE_SQLITE_VOLATILE, in WAL mode with
+ * synchronous=NORMAL: a commit only appends to the WAL (no fsync; the
+ * checkpoints sync), which keeps the file consistent through a crash but
+ * may lose the last commits, as store_write_volatile() allows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,8 @@
  * while.  Five seconds, then the operation fails with DV_ERR_STORE.
  */
 #define STORE_SQLITE_BUSY_MS	5000
+/* Suffix of the volatile database's file name. */
+#define STORE_SQLITE_VOLATILE	"-volatile"
 
 struct store_conn {
 	sqlite3		*db;		/* owned */
@@ -101,6 +107,7 @@ static enum dv_rc
 sqlite_open(const char *target, enum store_role role, struct store_conn **out)
 {
 	struct store_conn *c;
+	char *path = NULL;
 	int flags, src;
 
 	*out = NULL;
@@ -108,9 +115,13 @@ sqlite_open(const char *target, enum store_role role, struct store_conn **out)
 	/* One thread at a time uses a connection: no per-connection mutex.
 	 * URIs are off so that a path is always a path. */
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-	if (role == STORE_ROLE_WRITER)
+	if (role == STORE_ROLE_WRITER || role == STORE_ROLE_VOLATILE)
 		flags |= SQLITE_OPEN_CREATE;
-	src = sqlite3_open_v2(target, &c->db, flags, NULL);
+	if (role == STORE_ROLE_VOLATILE)
+		path = xasprintf("%s%s", target, STORE_SQLITE_VOLATILE);
+	src = sqlite3_open_v2(path != NULL ? path : target, &c->db, flags,
+	    NULL);
+	free(path);
 	if (src != SQLITE_OK) {
 		sqlite_log(c->db, "open", src);
 		goto err;
@@ -135,6 +146,13 @@ sqlite_open(const char *target, enum store_role role, struct store_conn **out)
 		 * A ceiling, allocated only as pages are used.
 		 */
 		if (sqlite_exec(c, "PRAGMA cache_size = -65536") != DV_OK)
+			goto err;
+	} else if (role == STORE_ROLE_VOLATILE) {
+		if (sqlite_pragma_is(c->db, "PRAGMA journal_mode = WAL",
+		    "wal") != DV_OK)
+			goto err;
+		/* WAL + NORMAL: consistent after a crash, not durable */
+		if (sqlite_exec(c, "PRAGMA synchronous = NORMAL") != DV_OK)
 			goto err;
 	} else {
 		if (sqlite_exec(c, "PRAGMA query_only = ON") != DV_OK)

@@ -79,6 +79,13 @@ teardown(void **state)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", f->path);
 	unlink(p);
+	/* the volatile database beside it (store_write_volatile) */
+	snprintf(p, sizeof(p), "%s-volatile", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-volatile-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-volatile-shm", f->path);
+	unlink(p);
 	rmdir(f->dir);
 	free(f);
 	return 0;

@@ -88,10 +88,18 @@ get(const char *name, size_t *len)
 static void
 put_cert(const char *name, X509 *x)
 {
-	char *pem = NULL;
+	char *pem = NULL, *pem2 = NULL;
+	uint8_t *der = NULL;
+	size_t len;
 
 	assert_int_equal(pki_cert_to_pem(x, &pem), DV_OK);
+	/* the PEM of the stored DER, without a decode, is the same text */
+	assert_int_equal(pki_cert_to_der(x, &der, &len), DV_OK);
+	assert_int_equal(pki_cert_der_to_pem(der, len, &pem2), DV_OK);
+	assert_string_equal(pem, pem2);
 	put(name, pem, strlen(pem));
+	free(der);
+	free(pem2);
 	free(pem);
 }
 

@@ -52,6 +52,13 @@ teardown(void **state)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", f->path);
 	unlink(p);
+	/* the volatile database beside it (store_write_volatile) */
+	snprintf(p, sizeof(p), "%s-volatile", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-volatile-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-volatile-shm", f->path);
+	unlink(p);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -754,6 +761,65 @@ test_attest_sessions(void **state)
 	store_close(s);
 }
 
+/* ---- volatile rows: ACME nonces ------------------------------------ */
+
+struct nonce_op {
+	const char	*id;
+	time_t		 exp;
+	time_t		 now;
+	bool		 take;
+};
+
+static enum dv_rc
+nonce_tx(struct store_tx *tx, void *arg)
+{
+	struct nonce_op *op = arg;
+
+	if (op->take)
+		return store_acme_nonce_take(tx, op->id, op->now);
+	return store_acme_nonce_insert(tx, op->id, op->exp, op->now);
+}
+
+static void
+test_volatile_nonces(void **state)
+{
+	struct fixture *f = *state;
+	struct nonce_op op = { "n1", 2000, 1000, false };
+	struct store_stats st;
+	struct store *s;
+	char p[160];
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	assert_int_equal(store_write_volatile(s, nonce_tx, &op), DV_OK);
+	op.id = "n2";
+	op.exp = 1500;
+	assert_int_equal(store_write_volatile(s, nonce_tx, &op), DV_OK);
+	/* its own file, and no commit of the durable database */
+	snprintf(p, sizeof(p), "%s-volatile", f->path);
+	assert_int_equal(access(p, F_OK), 0);
+	store_stats(s, &st);
+	assert_int_equal(st.commits, 0);
+	/* nonce rows are refused on the durable writer */
+	assert_int_equal(store_write(s, nonce_tx, &op), DV_ERR_INTERNAL);
+	store_close(s);
+
+	/* a clean close keeps them; single use; expired ones are gone */
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	op.take = true;
+	op.id = "n1";
+	assert_int_equal(store_write_volatile(s, nonce_tx, &op), DV_OK);
+	assert_int_equal(store_write_volatile(s, nonce_tx, &op),
+	    DV_ERR_NOT_FOUND);
+	op.id = "n2";
+	op.now = 1500;
+	assert_int_equal(store_write_volatile(s, nonce_tx, &op),
+	    DV_ERR_NOT_FOUND);
+	op.id = "unknown";
+	assert_int_equal(store_write_volatile(s, nonce_tx, &op),
+	    DV_ERR_NOT_FOUND);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -775,6 +841,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_attest_sessions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_check_audit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_volatile_nonces, setup,
 		    teardown),
 	};
 
