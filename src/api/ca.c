@@ -191,12 +191,18 @@ static void
 issue_reply(struct http_req *q, void *arg)
 {
 	struct issue_ctx *c = arg;
+	char *body;
+	size_t len;
 
 	if (c->iss->rc != DV_OK)
 		http_reply_problem(q, c->iss->rc, "the certificate could not "
 		    "be stored");
-	else
-		http_reply_json(q, 201, ca_issue_response(c->iss));
+	else if ((body = ca_issue_response(c->iss, &len)) == NULL)
+		http_reply_problem(q, DV_ERR_INTERNAL, NULL);
+	else {
+		http_reply(q, 201, "application/json", body, len);
+		free(body);
+	}
 	ca_issue_free(c->iss);
 	free(c);
 }

@@ -33,6 +33,7 @@ struct ca_authority {
 	X509		*inter;		/* owned */
 	char		*root_pem;	/* owned */
 	char		*inter_pem;	/* owned */
+	char		*inter_json;	/* owned: inter_pem as a JSON string */
 	char		*root_sha;	/* owned: hex SHA-256 of root DER */
 	struct pki_signer inter_signer;	/* borrows the ca's signer */
 	struct pki_trust *trust;	/* owned: own root + intermediate */
@@ -143,8 +144,9 @@ enum dv_rc	ca_renew_prepare(struct ca_authority *, X509 *peer,
 void		ca_commit_submit(struct ca *, struct ca_issue *iss,
 		    store_done_fn done, void *arg);
 
-/* The answer: {"crt","ca","certChain","tlsOptions"} (new reference). */
-json_t		*ca_issue_response(const struct ca_issue *);
+/* The answer: {"crt","ca","certChain","tlsOptions"} as compact JSON text
+ * of *len bytes (new), or NULL. */
+char		*ca_issue_response(const struct ca_issue *, size_t *len);
 
 /* POST /1.0/revoke (spec §1.7).  Returns when durable. */
 struct ca_revoke_req {

@@ -170,11 +170,36 @@ test_sign_and_replay(void **state)
 	assert_string_equal(row->authority, "default/account");
 	assert_int_equal(row->not_after - row->not_before, 3600 + 60);
 	store_cert_free(row);
-	resp = ca_issue_response(iss);
-	assert_non_null(json_object_get(resp, "crt"));
-	assert_int_equal(json_array_size(json_object_get(resp, "certChain")),
-	    2);
-	json_decref(resp);
+	{
+		char *text, *pem;
+		size_t tlen;
+		json_t *tls;
+
+		assert_non_null(text = ca_issue_response(iss, &tlen));
+		assert_int_equal(tlen, strlen(text));
+		assert_non_null(resp = json_loads(text, JSON_REJECT_DUPLICATES,
+		    NULL));
+		free(text);
+		assert_int_equal(pki_cert_to_pem(iss->cert, &pem), DV_OK);
+		assert_string_equal(json_get_str(resp, "crt"), pem);
+		assert_string_equal(json_get_str(resp, "ca"),
+		    f->acct->inter_pem);
+		assert_int_equal(json_array_size(json_object_get(resp,
+		    "certChain")), 2);
+		assert_string_equal(json_string_value(json_array_get(
+		    json_object_get(resp, "certChain"), 0)), pem);
+		assert_string_equal(json_string_value(json_array_get(
+		    json_object_get(resp, "certChain"), 1)), f->acct->inter_pem);
+		tls = json_object_get(resp, "tlsOptions");
+		assert_int_equal(json_array_size(json_object_get(tls,
+		    "cipherSuites")), 2);
+		assert_true(json_real_value(json_object_get(tls, "minVersion"))
+		    == 1.2);
+		assert_true(json_is_false(json_object_get(tls,
+		    "renegotiation")));
+		free(pem);
+		json_decref(resp);
+	}
 
 	/* The same token again: signed, but refused when stored. */
 	assert_int_equal(ca_sign_prepare(f->acct, csr, tok, NULL, NULL, "t2",
