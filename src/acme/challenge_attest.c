@@ -182,15 +182,17 @@ out:
 /* ---- validation ----------------------------------------------------- */
 
 /* The roots of the format: the team's Attestation CA for tpm (borrowed
- * from the authority), a configured PEM file for apple and step (new,
- * also in *owned to be freed).  NULL when none. */
+ * from the authority); for apple and step the configured PEM file, else
+ * the built-in vendor roots (new, also in *owned to be freed).  NULL when
+ * none can be read. */
 static const struct pki_trust *
 roots_for(struct acme_ctx *c, enum att_fmt f, struct pki_trust **owned)
 {
 	struct ca_authority *a;
-	const char *path;
+	const char *path = NULL, *builtin;
 	uint8_t *pem = NULL;
 	size_t len = 0;
+	enum dv_rc rc;
 
 	*owned = NULL;
 	if (f == ATT_FMT_TPM) {
@@ -198,18 +200,27 @@ roots_for(struct acme_ctx *c, enum att_fmt f, struct pki_trust **owned)
 		    ca_kind_name(CA_ATTESTATION));
 		return a != NULL ? a->trust : NULL;
 	}
-	if (c->cfg.att_roots == NULL || (path = json_get_str(
-	    c->cfg.att_roots, att_fmt_name(f))) == NULL)
-		return NULL;
-	/* a bundle of a few roots */
-	if (file_read(path, 8 * DV_MAX_PEM, &pem, &len) != DV_OK)
-		return NULL;
+	if (c->cfg.att_roots != NULL)
+		path = json_get_str(c->cfg.att_roots, att_fmt_name(f));
 	*owned = pki_trust_new();
-	if (pki_trust_add_roots_pem(*owned, (const char *)pem, len) != DV_OK) {
+	if (path == NULL) {
+		if ((builtin = att_default_roots_pem(f)) == NULL)
+			rc = DV_ERR_NOT_FOUND;
+		else
+			rc = pki_trust_add_roots_pem(*owned, builtin,
+			    strlen(builtin));
+	} else if ((rc = file_read(path, 8 * DV_MAX_PEM, &pem, &len)) ==
+	    DV_OK) {
+		/* a bundle of a few roots */
+		rc = pki_trust_add_roots_pem(*owned, (const char *)pem, len);
+		free(pem);
+	} else
+		log_msg(LOG_ERR, "acme.attest.roots", "{s:s,s:s}", "format",
+		    att_fmt_name(f), "path", path);
+	if (rc != DV_OK) {
 		pki_trust_free(*owned);
 		*owned = NULL;
 	}
-	free(pem);
 	return *owned;
 }
 

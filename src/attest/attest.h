@@ -49,6 +49,10 @@ enum att_fmt {
 
 /* "tpm", "apple", "step". */
 const char	*att_fmt_name(enum att_fmt);
+/* The built-in roots of apple (Apple Enterprise Attestation Root CA) and
+ * step (Yubico's PIV attestation roots) as a PEM bundle; NULL for tpm,
+ * whose root is the team's Attestation CA. */
+const char	*att_default_roots_pem(enum att_fmt);
 
 /* A byte string of the statement.  v is owned. */
 struct att_buf {

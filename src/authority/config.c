@@ -131,12 +131,27 @@ load_provisioners(struct ca_authority *a, const json_t *list,
 		const char *rf = json_get_str(e, "rootsFile");
 		json_t *c = json_deep_copy(e);
 
-		/* rootsFile is relative to the data folder */
+		/* rootsFile and the files of attestationRoots are relative
+		 * to the data folder */
 		if (rf != NULL) {
 			char *abs = ca_path(ca, rf);
 
 			json_object_set_new(c, "rootsFile", json_string(abs));
 			free(abs);
+		}
+		{
+			json_t *ar = json_object_get(c, "attestationRoots"), *v;
+			const char *k;
+
+			json_object_foreach(ar, k, v) {
+				char *abs;
+
+				if (!json_is_string(v))
+					continue;	/* refused at load */
+				abs = ca_path(ca, json_string_value(v));
+				json_object_set_new(ar, k, json_string(abs));
+				free(abs);
+			}
 		}
 		rc = prov_load(c, global, &p);
 		json_decref(c);

@@ -145,9 +145,13 @@ authority_config(enum ca_kind kind, const json_t *jwk_pub)
 	provs = json_pack("[{s:s,s:s,s:O}]", "type", "JWK", "name", "admin",
 	    "key", jwk_pub);
 	if (kind == CA_AGENT)
-		/* the Agent CA's ACME server (issue 5) */
-		json_array_append_new(provs, json_pack("{s:s,s:s,s:[s]}",
-		    "type", "ACME", "name", "acme", "challenges", "http-01"));
+		/* the Agent CA's ACME server (issue 5): device-attest-01
+		 * for devices (permanent-identifier orders; tpm against the
+		 * team's Attestation CA, apple and step against the built-in
+		 * vendor roots), http-01 for dns names */
+		json_array_append_new(provs, json_pack("{s:s,s:s,s:[s,s]}",
+		    "type", "ACME", "name", "acme", "challenges", "http-01",
+		    "device-attest-01"));
 	if (kind == CA_ACCOUNT)
 		/* device certificates (Agent CA) buy account certificates */
 		json_array_append_new(provs, json_pack("{s:s,s:s,s:s}",

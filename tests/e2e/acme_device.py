@@ -11,89 +11,25 @@ or "FAIL - ..." line per check.
 usage: acme_device.py STEP DIRECTORY_URL CA_FILE TPMDIR AKCERT INTER URN OUT
   STEP: good | negatives | refused
 """
-import base64
 import datetime
 import hashlib
 import json
 import os
-import ssl
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature)
 from cryptography.x509.oid import NameOID
 
+import acme_devlib as L
+from acme_devlib import ERR, b64, cbor, der, ok
+
 STEP, DIR, CAFILE, TS, AKCERT, INTER, URN, OUT = sys.argv[1:9]
-CTX = ssl.create_default_context(cafile=CAFILE)
-ERR = "urn:ietf:params:acme:error:"
-FAILS = 0
-
-
-def ok(cond, what):
-    global FAILS
-    if not cond:
-        FAILS += 1
-    print(("ok - " if cond else "FAIL - ") + what)
-    sys.stdout.flush()
-
-
-def b64(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def request(method, url, body=None):
-    req = urllib.request.Request(url, data=body, method=method)
-    if body is not None:
-        req.add_header("Content-Type", "application/jose+json")
-    try:
-        with urllib.request.urlopen(req, context=CTX, timeout=30) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
-
-
-D = json.loads(request("GET", DIR)[2])
-KEY = ec.generate_private_key(ec.SECP256R1())
-
-
-def jwk():
-    n = KEY.public_key().public_numbers()
-    return {"crv": "P-256", "kty": "EC", "x": b64(n.x.to_bytes(32, "big")),
-            "y": b64(n.y.to_bytes(32, "big"))}
-
-
-THUMB = b64(hashlib.sha256(json.dumps(jwk(), sort_keys=True,
-                                      separators=(",", ":")).encode())
-            .digest())
-KID = None
-
-
-def post(url, payload):
-    n = request("HEAD", D["newNonce"])[1]["Replay-Nonce"]
-    prot = {"alg": "ES256", "nonce": n, "url": url}
-    if KID is None:
-        prot["jwk"] = jwk()
-    else:
-        prot["kid"] = KID
-    p = b64(json.dumps(prot).encode())
-    pl = "" if payload is None else b64(json.dumps(payload).encode())
-    r, s = decode_dss_signature(KEY.sign((p + "." + pl).encode(),
-                                         ec.ECDSA(hashes.SHA256())))
-    body = {"protected": p, "payload": pl,
-            "signature": b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))}
-    st, h, b = request("POST", url, json.dumps(body).encode())
-    try:
-        j = json.loads(b)
-    except ValueError:
-        j = None
-    return st, h, j, b
+A = L.Acme(DIR, CAFILE)
+THUMB = A.thumb
+post = A.post
 
 
 # ---- TPM (tpm2-tools on the swtpm) ---------------------------------------
@@ -132,31 +68,6 @@ def certify(name, key_auth):
     return rd(name + ".certinfo"), rd(name + ".sig")
 
 
-# ---- CBOR (RFC 8949, the subset of an attestation object) -------------
-
-def cb_head(major, n):
-    if n < 24:
-        return bytes([major << 5 | n])
-    if n < 256:
-        return bytes([major << 5 | 24, n])
-    if n < 65536:
-        return bytes([major << 5 | 25]) + n.to_bytes(2, "big")
-    return bytes([major << 5 | 26]) + n.to_bytes(4, "big")
-
-
-def cbor(v):
-    if isinstance(v, int):
-        return cb_head(0, v) if v >= 0 else cb_head(1, -1 - v)
-    if isinstance(v, bytes):
-        return cb_head(2, len(v)) + v
-    if isinstance(v, str):
-        return cb_head(3, len(v.encode())) + v.encode()
-    if isinstance(v, list):
-        return cb_head(4, len(v)) + b"".join(cbor(e) for e in v)
-    return cb_head(5, len(v)) + b"".join(cbor(k) + cbor(e)
-                                         for k, e in v.items())
-
-
 def der_of(pem_path):
     with open(pem_path, "rb") as f:
         return x509.load_pem_x509_certificate(f.read()).public_bytes(
@@ -170,17 +81,6 @@ def att_obj(certinfo, sig, pubarea, x5c):
 
 
 # ---- DER for the CSR (RFC 2986), signed by the TPM ---------------------
-
-def der(tag, body):
-    n = len(body)
-    if n < 128:
-        ln = bytes([n])
-    elif n < 256:
-        ln = bytes([0x81, n])
-    else:
-        ln = bytes([0x82]) + n.to_bytes(2, "big")
-    return bytes([tag]) + ln + body
-
 
 def tpm_csr(name, cn):
     """CertificationRequest of the TPM key name, CN cn (None: empty)."""
@@ -210,43 +110,22 @@ def sw_csr(cn):
 
 # ---- ACME ----------------------------------------------------------------
 
-def order(value):
-    st, h, j, _ = post(D["newOrder"], {"identifiers": [
-        {"type": "permanent-identifier", "value": value}]})
-    if st != 201:
-        return st, j, None
-    az = post(j["authorizations"][0], None)[2]
-    return st, j, az["challenges"][0]
+order = A.order
+wait_order = A.wait_order
+problem = L.problem
 
 
 def answer(ch, obj):
-    st, h, j, _ = post(ch["url"], {"attObj": obj})
-    return st, j
+    return A.answer(ch, obj)
 
 
-def wait_order(url):
-    for _ in range(100):
-        j = post(url, None)[2]
-        if j["status"] not in ("processing", "pending", "ready"):
-            return j
-        time.sleep(0.1)
-    return j
-
-
-st, h, j, _ = post(D["newAccount"], {"termsOfServiceAgreed": True})
-KID = h.get("Location")
-ok(st == 201 and KID, "newAccount (got %d)" % st)
+ok(A.new_account(), "newAccount")
 X5C = [der_of(AKCERT), der_of(INTER)]
 
 
 def fresh(name):
     device_key(name)
     return rd(name + ".pub")[2:]    # TPM2B_PUBLIC -> TPMT_PUBLIC
-
-
-def problem(j):
-    e = (j or {}).get("error") or {}
-    return e.get("type", "")
 
 
 if STEP == "good":
@@ -337,4 +216,4 @@ elif STEP in ("unregistered", "retired"):
     ok(j["status"] == "invalid" and problem(j) == ERR + "unauthorized",
        "%s device: unauthorized (got %s)" % (STEP, j))
 
-sys.exit(1 if FAILS else 0)
+sys.exit(1 if L.failed() else 0)

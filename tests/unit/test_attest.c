@@ -357,6 +357,63 @@ test_real_apple_leaf(void **state)
 	json_decref(j);
 }
 
+/* The built-in apple and step roots are the vendors' published ones, and
+ * the real YubiKey chain verifies to them. */
+static void
+test_builtin_roots(void **state)
+{
+	static const char *const want[] = { "vendor-roots/apple-att-ca.crt",
+	    "vendor-roots/yubico-piv-ca.crt",
+	    "vendor-roots/yubico_attestation_root_1.pem" };
+	STACK_OF(X509) *sk;
+	struct pki_trust *t;
+	struct pki_der d[2];
+	uint8_t *der[2], *a, *b;
+	size_t len[2], an, bn;
+	const char *pem;
+	X509 *x, *leaf;
+	int i, k = 0, f;
+
+	(void)state;
+	assert_null(att_default_roots_pem(ATT_FMT_TPM));
+	for (f = ATT_FMT_APPLE; f <= ATT_FMT_STEP; f++) {
+		assert_non_null(pem = att_default_roots_pem((enum att_fmt)f));
+		assert_int_equal(pki_certs_from_pem(pem, strlen(pem), 8, &sk),
+		    DV_OK);
+		assert_int_equal(sk_X509_num(sk), f == ATT_FMT_APPLE ? 1 : 2);
+		for (i = 0; i < sk_X509_num(sk); i++, k++) {
+			x = data_cert(want[k]);
+			assert_int_equal(pki_cert_to_der(x, &a, &an), DV_OK);
+			assert_int_equal(pki_cert_to_der(sk_X509_value(sk, i),
+			    &b, &bn), DV_OK);
+			assert_int_equal(an, bn);
+			assert_memory_equal(a, b, an);
+			free(a);
+			free(b);
+			pki_cert_free(x);
+		}
+		pki_certs_free(sk);
+	}
+	assert_int_equal(k, 3);
+
+	pem = att_default_roots_pem(ATT_FMT_STEP);
+	t = pki_trust_new();
+	assert_int_equal(pki_trust_add_roots_pem(t, pem, strlen(pem)), DV_OK);
+	x = data_cert("yubikey/yk_attestation_9a.pem");
+	assert_int_equal(pki_cert_to_der(x, &der[0], &len[0]), DV_OK);
+	pki_cert_free(x);
+	x = data_cert("yubikey/yk_intermediate_pivroot.pem");
+	assert_int_equal(pki_cert_to_der(x, &der[1], &len[1]), DV_OK);
+	pki_cert_free(x);
+	d[0].der = der[0]; d[0].len = len[0];
+	d[1].der = der[1]; d[1].len = len[1];
+	assert_int_equal(pki_att_chain_verify(t, d, 2, 0, &leaf), DV_OK);
+	pki_cert_free(leaf);
+	free(der[0]);
+	free(der[1]);
+	pki_trust_free(t);
+}
+
 static void
 test_real_yubikey(void **state)
 {
@@ -1467,6 +1524,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_real_apple_leaf),
 		cmocka_unit_test(test_real_yubikey),
+		cmocka_unit_test(test_builtin_roots),
 		cmocka_unit_test(test_object_good),
 		cmocka_unit_test(test_object_strict),
 		cmocka_unit_test(test_apple),
