@@ -273,6 +273,27 @@ static const char *const store_migrations[] = {
 	"  idx INTEGER NOT NULL"
 	");"
 	"CREATE INDEX acme_challenges_authz ON acme_challenges (authz_id, idx);",
+	/*
+	 * 5: external account binding keys of ACME provisioners (RFC 8555
+	 * §7.3.4, store_acme_eab.c): the HMAC key itself is kept (an HMAC
+	 * cannot be checked against a hash of its key); account_id is set
+	 * once, by the newAccount that binds the key, and then never again.
+	 * The status index lets a restart find the orders left
+	 * "processing" (acme_recover).
+	 */
+	"CREATE TABLE acme_eab_keys ("
+	"  id TEXT PRIMARY KEY,"
+	"  team TEXT NOT NULL,"
+	"  prov TEXT NOT NULL,"
+	"  reference TEXT,"
+	"  hmac_key BLOB NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  account_id TEXT UNIQUE,"
+	"  bound_at BIGINT"
+	");"
+	"CREATE INDEX acme_eab_keys_prov ON acme_eab_keys (team, prov, "
+	"  created_at);"
+	"CREATE INDEX acme_orders_status ON acme_orders (status);",
 };
 
 /* Every statement store.c runs, prepared once per connection. */

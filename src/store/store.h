@@ -487,6 +487,46 @@ struct store_acme_chall {
 void		store_acme_chall_clear(struct store_acme_chall *);
 void		store_acme_challs_free(struct store_acme_chall *, size_t n);
 
+/*
+ * External account binding keys (RFC 8555 §7.3.4, store_acme_eab.c): an
+ * admin's key id and HMAC key for one ACME provisioner (prov), bound to at
+ * most one account.  Outputs' strings are owned; the HMAC key is wiped by
+ * store_acme_eab_clear.
+ */
+struct store_acme_eab {
+	char		*id;		/* the key id (EAB "kid") */
+	char		*team;
+	char		*prov;		/* "team/authority/provisioner" */
+	char		*reference;	/* admin's label, may be NULL */
+	uint8_t		*hmac_key;	/* get only; NULL in lists */
+	size_t		 hmac_key_len;
+	time_t		 created_at;
+	char		*account_id;	/* NULL: not bound yet */
+	time_t		 bound_at;	/* 0: not bound yet */
+};
+void		store_acme_eab_clear(struct store_acme_eab *);
+void		store_acme_eabs_free(struct store_acme_eab *, size_t n);
+/* DV_ERR_EXISTS when the id is taken. */
+enum dv_rc	store_acme_eab_insert(struct store_tx *,
+		    const struct store_acme_eab *);
+/* With its HMAC key; DV_ERR_NOT_FOUND. */
+enum dv_rc	store_acme_eab_get(struct store_tx *, const char *id,
+		    struct store_acme_eab *out);
+/* The keys of team (of prov only, when not NULL) oldest first, at most
+ * limit, without their HMAC keys; *v new. */
+enum dv_rc	store_acme_eab_list(struct store_tx *, const char *team,
+		    const char *prov, int limit, struct store_acme_eab **v,
+		    size_t *n);
+/* DV_ERR_NOT_FOUND when team has no key id.  A bound key may be deleted:
+ * its account stays. */
+enum dv_rc	store_acme_eab_delete(struct store_tx *, const char *team,
+		    const char *id);
+/* Binds key id of prov to account_id at time at (a write):
+ * DV_ERR_NOT_FOUND when prov has no such key, DV_ERR_EXISTS when it is
+ * bound already (to any account). */
+enum dv_rc	store_acme_eab_bind(struct store_tx *, const char *id,
+		    const char *prov, const char *account_id, time_t at);
+
 /* Inserts a nonce valid until expires_at, deleting expired ones first. */
 enum dv_rc	store_acme_nonce_insert(struct store_tx *, const char *id,
 		    time_t expires_at, time_t now);

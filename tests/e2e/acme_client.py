@@ -154,7 +154,7 @@ ok(r.status == 400 and r.problem() == ERR + "accountDoesNotExist",
    "onlyReturnExisting for an unknown key: accountDoesNotExist")
 r = post(D["newAccount"], {"externalAccountBinding": {"protected": "x"}}, k9)
 ok(r.status == 400 and r.problem() == ERR + "malformed",
-   "externalAccountBinding refused (malformed)")
+   "a malformed externalAccountBinding: malformed")
 r = post(D["newAccount"], {"contact": ["tel:+1555"]}, k9)
 ok(r.problem() == ERR + "unsupportedContact",
    "tel: contact: unsupportedContact")
