@@ -91,7 +91,7 @@ acme_eab_create(struct ca *ca, const char *team, const json_t *body,
 	uint8_t key[ACME_EAB_KEY_LEN];
 	json_error_t err;
 	json_t *d = NULL;
-	char *det = NULL, *hmac = NULL;
+	char *det = NULL, *hmac = NULL, *rnd = NULL;
 	enum dv_rc rc;
 
 	*out = NULL;
@@ -115,7 +115,10 @@ acme_eab_create(struct ca *ca, const char *team, const json_t *body,
 	}
 	if ((rc = pki_random(key, sizeof(key))) != DV_OK)
 		return rc;
-	k.id = acme_id_new();
+	/* a base64url id may start with '-', which command lines (certbot's
+	 * --eab-kid) take for an option: the prefix keeps it a value */
+	rnd = acme_id_new();
+	k.id = xasprintf("eab_%s", rnd);
 	k.team = (char *)team;
 	k.prov = xasprintf("%s/%s", auth->id, name);
 	k.reference = (char *)ref;
@@ -148,6 +151,7 @@ out:
 		OPENSSL_cleanse(hmac, strlen(hmac));
 	free(hmac);
 	OPENSSL_cleanse(key, sizeof(key));
+	free(rnd);
 	free(k.id);
 	free(k.prov);
 	free(det);
