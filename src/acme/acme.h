@@ -121,6 +121,18 @@ enum dv_rc	acme_eab_list(struct ca *ca, const char *team,
 enum dv_rc	acme_eab_delete(struct ca *ca, const char *team,
 		    const char *id, const char *actor, const char *request_id);
 
+/*
+ * Run once at start, before serving: every order a stop left "processing"
+ * becomes valid when the certificate it names is stored, else invalid
+ * (serverInternal; the client orders again); logged acme.recovered.
+ * *valid and *invalid count them.
+ * XXX with several nodes on one store, a node starting while another
+ * finalizes would fail that finalize; orders need a processing-since
+ * time first.
+ */
+enum dv_rc	acme_recover(struct store *, unsigned *valid,
+		    unsigned *invalid);
+
 /* Checks the options of every ACME provisioner of ca (DV_ERR_MALFORMED,
  * logged), then starts n challenge-validation threads (before serving).
  * acme_validators_stop() lets them finish the queued validations and

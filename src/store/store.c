@@ -414,8 +414,9 @@ struct store_op {
 	char		*detail;
 	char		*team;
 	uint64_t	*result;	/* CRL_NEXT: borrowed from the waiter */
-	store_tx_fn	 fn;		/* FUNC: the caller's write function */
-	void		*fn_arg;	/* FUNC: borrowed from the waiter */
+	store_tx_fn	 fn;		/* FUNC, ISSUE (may be NULL): the
+					 * caller's write function */
+	void		*fn_arg;	/* borrowed from the waiter */
 	store_done_fn	 done;
 	void		*arg;
 	enum dv_rc	 rc;
@@ -928,6 +929,9 @@ store_op_apply(struct store *s, struct store_op *op)
 	switch (op->type) {
 	case STORE_OP_ISSUE:
 		rc = store_op_issue(s, op);
+		/* the caller's writes, in the same savepoint */
+		if (rc == DV_OK && op->fn != NULL)
+			rc = store_op_func(s, op);
 		break;
 	case STORE_OP_REVOKE:
 		rc = store_op_revoke(s, op);
@@ -1193,6 +1197,8 @@ store_issue_op(const struct store_issue *in)
 	}
 	op->cert.renewed_from = store_strdup(c->renewed_from);
 	op->cert.device_id = store_strdup(c->device_id);
+	op->fn = in->also;
+	op->fn_arg = in->also_arg;
 	return op;
 }
 

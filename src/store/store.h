@@ -71,14 +71,21 @@ struct store_audit {
 /*
  * One issuance, atomically: use the one-time token id (if not NULL; refused
  * with DV_ERR_TOKEN_REUSED when already used; kept until token_exp), insert
- * the certificate, append the audit row.  Struct contents are copied before
- * _submit returns.
+ * the certificate, run also(tx, also_arg) when not NULL (the caller's
+ * writes that belong with the certificate, e.g. the ACME order it
+ * completes; its failure undoes the whole issuance), append the audit row.
+ * Struct contents are copied before _submit returns, except also_arg,
+ * which must live until done is called.
  */
+struct store_tx;
+typedef enum dv_rc (*store_tx_fn)(struct store_tx *, void *arg);
 struct store_issue {
 	const char	*token_id;
 	time_t		 token_exp;
 	const struct store_cert *cert;
 	const struct store_audit *audit;
+	store_tx_fn	 also;		/* may be NULL */
+	void		*also_arg;	/* borrowed */
 };
 void		store_issue_submit(struct store *, const struct store_issue *,
 		    store_done_fn done, void *arg);
@@ -155,9 +162,6 @@ void		store_stats(struct store *, struct store_stats *out);
  * reader.  Outputs' strings are owned (the *_clear / *_free functions);
  * inputs are borrowed.  Times are Unix seconds, 0 for "none".
  */
-struct store_tx;
-typedef enum dv_rc (*store_tx_fn)(struct store_tx *, void *arg);
-
 /* Runs fn on the committer inside the group-commit transaction and waits
  * until it committed (or fn failed and was rolled back alone): fn's
  * result, or DV_ERR_STORE / DV_ERR_UNAVAILABLE.  fn must not call the
@@ -562,6 +566,14 @@ enum dv_rc	store_acme_order_by_cert(struct store_tx *, const char *serial,
  * limit. */
 enum dv_rc	store_acme_order_list(struct store_tx *, const char *account_id,
 		    int limit, json_t **ids);
+
+/* Ids of the orders in status "processing" (new JSON array), oldest
+ * first, at most limit: what a stop left between finalize's two
+ * transactions (acme_recover). */
+enum dv_rc	store_acme_orders_processing(struct store_tx *, int limit,
+		    json_t **ids);
+/* DV_OK when a certificate with serial is stored, else DV_ERR_NOT_FOUND. */
+enum dv_rc	store_acme_cert_stored(struct store_tx *, const char *serial);
 
 enum dv_rc	store_acme_authz_insert(struct store_tx *,
 		    const struct store_acme_authz *);

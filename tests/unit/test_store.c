@@ -80,7 +80,8 @@ issue(struct store *s, const char *serial, const char *token)
 	struct store_cert c;
 	struct store_audit a = { "provisioner:jwk/admin", "cert.issue",
 	    serial, "req-1", "{\"k\":1}", NULL };
-	struct store_issue op = { token, 2000000000, &c, &a };
+	struct store_issue op = { .token_id = token,
+	    .token_exp = 2000000000, .cert = &c, .audit = &a };
 
 	cert_init(&c, (char *)serial, AUTH);
 	return store_issue(s, &op);
@@ -181,7 +182,7 @@ test_issue_get(void **state)
 {
 	struct fixture *f = *state;
 	struct store_cert in, *c;
-	struct store_issue op = { NULL, 0, &in, NULL };
+	struct store_issue op = { .cert = &in };
 	struct store *s;
 
 	assert_int_equal(store_open(f->path, &s), DV_OK);
@@ -297,8 +298,9 @@ test_token_replay_batch(void **state)
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	for (i = 0; i < 6; i++) {
 		cert_init(&certs[i], (char *)serials[i], AUTH);
-		ops[i] = (struct store_issue){ tokens[i], 2000000000,
-		    &certs[i], &audit };
+		ops[i] = (struct store_issue){ .token_id = tokens[i],
+		    .token_exp = 2000000000, .cert = &certs[i],
+		    .audit = &audit };
 		args[i] = (struct gate_arg){ &g, i };
 	}
 	store_stats(s, &before);
@@ -526,7 +528,7 @@ test_close_drains(void **state)
 {
 	struct fixture *f = *state;
 	struct store_cert c;
-	struct store_issue op = { NULL, 0, &c, NULL };
+	struct store_issue op = { .cert = &c };
 	struct store *s;
 	char serial[16];
 	uint64_t n;
