@@ -321,9 +321,9 @@ dispatch(struct acme_ctx *c)
 			/* §7.2: 200 for HEAD, 204 for GET */
 			c->resp->status = q->head ? 200 : 204;
 			c->resp->no_cache = true;
-		} else if (path_id(r, "/renewal-info", &id, &tail) &&
-		    *tail == '\0')
-			acme_renewal_info(c, id);
+		} else if (strncmp(r, "/renewal-info/", 14) == 0)
+			/* the certID is checked and bounded there */
+			acme_renewal_info(c, r + 14);
 		else if (strcmp(r, "/new-account") == 0 ||
 		    strcmp(r, "/new-order") == 0 ||
 		    strcmp(r, "/revoke-cert") == 0 ||

@@ -32,6 +32,9 @@
 #define ACME_TLSALPN_TIMEOUT	10
 /* Validations queued at most (beyond: the challenge POST gets 503). */
 #define ACME_MAX_QUEUED		1024
+/* Characters of a renewalInfo certID (RFC 9773 §4.1): two base64url
+ * parts, a keyIdentifier of up to 64 octets and a serial of up to 20. */
+#define ACME_ARI_MAX_CERTID	128
 /* Retry-After (seconds) for objects still being processed. */
 #define ACME_RETRY_AFTER	1
 
@@ -226,6 +229,11 @@ void		acme_revoke(struct acme_ctx *);
 
 /* renewal.c (RFC 9773) */
 void		acme_renewal_info(struct acme_ctx *, const char *cert_id);
+/* Parses a certID (RFC 9773 §4.1, checks 1-2 of renewal.c): true with
+ * *aki (the keyIdentifier, *akilen bytes) and *serial (decimal), both
+ * new; false, nothing allocated, when malformed. */
+bool		acme_certid_parse(const char *cert_id, uint8_t **aki,
+		    size_t *akilen, char **serial);
 
 /* A problem object of err with detail (new reference). */
 json_t		*acme_problem_json(enum acme_err err, const char *detail);
