@@ -8,7 +8,9 @@
  *
  * The seeds in fuzz/corpus/acme_jws/ are real requests signed by ES256,
  * RS256 and EdDSA keys (a newAccount, a POST-as-GET with kid, a keyChange
- * with its inner JWS); the hostile_* seeds are named for their attack.
+ * with its inner JWS, a newAccount with an external account binding
+ * made with the key below); the hostile_* seeds are named for their
+ * attack.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,35 @@
 
 #include "jws/jws.h"
 #include "pki/pki.h"
+
+/* The HMAC key of the eab_* seeds (32 bytes 0x01..0x20). */
+static const uint8_t eab_key[32] = {
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+	21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+};
+
+/* newAccount: the payload's externalAccountBinding, as acme_eab_check
+ * reads it (RFC 8555 §7.3.4). */
+static void
+eab(const struct jws_flat *f)
+{
+	struct jws_flat *b = NULL;
+	json_t *pay = NULL, *e;
+	char *s;
+
+	if (json_parse_strict(f->payload, f->payloadlen, DV_MAX_TOKEN, &pay)
+	    != DV_OK)
+		return;
+	e = json_object_get(pay, "externalAccountBinding");
+	if (json_is_object(e) && (s = json_dumps(e, JSON_COMPACT)) != NULL) {
+		if (jws_flat_parse((const uint8_t *)s, strlen(s), &b) == DV_OK)
+			(void)jws_flat_verify_hmac(b, eab_key,
+			    sizeof(eab_key));
+		jws_flat_free(b);
+		free(s);
+	}
+	json_decref(pay);
+}
 
 static void
 one(const uint8_t *data, size_t size, int depth)
@@ -31,8 +62,10 @@ one(const uint8_t *data, size_t size, int depth)
 	if (json_is_object(jwk) && jws_jwk_check(jwk) == DV_OK)
 		(void)jws_flat_verify(f, jwk);
 	/* keyChange: the payload is itself a flattened JWS */
-	if (depth == 0 && f->payload != NULL)
+	if (depth == 0 && f->payload != NULL) {
 		one(f->payload, f->payloadlen, 1);
+		eab(f);
+	}
 	jws_flat_free(f);
 }
 

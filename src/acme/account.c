@@ -67,11 +67,18 @@ contact_check(struct acme_ctx *c, const json_t *v, char **out)
 struct new_acct {
 	struct acme_ctx	*c;
 	bool		 only_existing;
+	bool		 require_eab;
+	const char	*eab_kid;	/* checked binding, or NULL */
+	const struct store_audit *audit; /* of the binding */
 	struct store_acme_account *in;
 	struct store_acme_account out;
 	bool		 created;
+	bool		 eab_missing;	/* required, absent: nothing done */
+	enum dv_rc	 eab_rc;	/* the bind's refusal */
 };
 
+/* The account of the key, or a new one: with a binding, the key is bound
+ * to it in the same transaction (RFC 8555 §7.3.4: one account per key). */
 static enum dv_rc
 new_acct_tx(struct store_tx *tx, void *arg)
 {
@@ -82,8 +89,24 @@ new_acct_tx(struct store_tx *tx, void *arg)
 	    &n->out);
 	if (rc != DV_ERR_NOT_FOUND || n->only_existing)
 		return rc;
+	if (n->require_eab && n->eab_kid == NULL) {
+		n->eab_missing = true;
+		return DV_OK;
+	}
 	if ((rc = store_acme_account_insert(tx, n->in)) != DV_OK)
 		return rc;
+	if (n->eab_kid != NULL) {
+		rc = store_acme_eab_bind(tx, n->eab_kid, n->in->prov,
+		    n->in->id, n->in->created_at);
+		if (rc == DV_ERR_NOT_FOUND || rc == DV_ERR_EXISTS) {
+			/* deleted or bound since the check: rolled back */
+			n->eab_rc = rc;
+			return rc;
+		}
+		if (rc != DV_OK || (rc = store_tx_audit(tx, n->audit)) !=
+		    DV_OK)
+			return rc;
+	}
 	n->created = true;
 	return store_acme_account_get(tx, n->in->id, &n->out);
 }
@@ -94,9 +117,12 @@ acme_account_new(struct acme_ctx *c)
 	struct store_acme_account a;
 	struct new_acct n;
 	const json_t *contact = NULL, *eab = NULL;
+	struct store_audit audit;
 	int tos = -1, only = 0;
 	json_error_t err;
-	char *jwk = NULL, *ctext = NULL;
+	json_t *d = NULL;
+	char *jwk = NULL, *ctext = NULL, *kid = NULL, *actor = NULL;
+	char *detail = NULL;
 	enum dv_rc rc;
 
 	memset(&a, 0, sizeof(a));
@@ -117,15 +143,27 @@ acme_account_new(struct acme_ctx *c)
 		    "newAccount payload");
 		return;
 	}
-	if (eab != NULL) {
-		acme_fail(c, ACME_ERR_MALFORMED, "external account binding "
-		    "is not supported by this provisioner");
-		return;
-	}
 	if (!contact_check(c, contact, &ctext))
 		return;
+	/* §7.3.4: a binding is checked whenever one is sent (also when the
+	 * provisioner does not require it); onlyReturnExisting needs none */
+	if (eab != NULL && !only && !acme_eab_check(c, eab, &kid))
+		goto out;
 	jwk = json_dumps(c->jwk, JSON_COMPACT | JSON_SORT_KEYS);
 	a.id = acme_id_new();
+	actor = xasprintf("acme/%s:%s", prov_get_name(c->prov), a.id);
+	if (kid != NULL) {
+		d = json_pack("{s:s,s:s}", "provisioner", c->provid,
+		    "account", a.id);
+		detail = json_dumps(d, JSON_COMPACT);
+	}
+	memset(&audit, 0, sizeof(audit));
+	audit.team = c->auth->team;
+	audit.actor = actor;
+	audit.action = "acme.eab.bind";
+	audit.object = kid;
+	audit.request_id = c->req->request_id;
+	audit.detail = detail;
 	a.prov = c->provid;
 	a.thumbprint = c->thumbprint;
 	a.jwk = jwk;
@@ -135,10 +173,20 @@ acme_account_new(struct acme_ctx *c)
 	n.c = c;
 	n.in = &a;
 	n.only_existing = only != 0;
+	n.require_eab = c->cfg.require_eab;
+	n.eab_kid = kid;
+	n.audit = &audit;
 	rc = store_write(c->store, new_acct_tx, &n);
-	if (rc == DV_ERR_NOT_FOUND)
+	if (n.eab_rc != DV_OK)
+		acme_fail(c, ACME_ERR_UNAUTHORIZED, "the external account key "
+		    "is unknown or bound to another account");
+	else if (rc == DV_ERR_NOT_FOUND)
 		acme_fail(c, ACME_ERR_ACCOUNT_DOES_NOT_EXIST, "no account "
 		    "with this key");
+	else if (rc == DV_OK && n.eab_missing)
+		acme_fail(c, ACME_ERR_EXTERNAL_ACCOUNT_REQUIRED, "this "
+		    "provisioner requires an external account binding "
+		    "(RFC 8555 §7.3.4)");
 	else if (rc != DV_OK)
 		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
 	else if (strcmp(n.out.status, "valid") != 0)
@@ -150,13 +198,19 @@ acme_account_new(struct acme_ctx *c)
 		c->resp->location = acme_url(c, "/account/", n.out.id);
 		c->resp->json = acme_account_json(c, &n.out);
 		if (n.created)
-			log_msg(LOG_INFO, "acme.account", "{s:s,s:s}",
-			    "provisioner", c->provid, "account", n.out.id);
+			log_msg(LOG_INFO, "acme.account", "{s:s,s:s,s:s?}",
+			    "provisioner", c->provid, "account", n.out.id,
+			    "eab", n.eab_kid);
 	}
+out:
 	store_acme_account_clear(&n.out);
 	free(a.id);
 	free(jwk);
 	free(ctext);
+	free(kid);
+	free(actor);
+	free(detail);
+	json_decref(d);
 }
 
 struct acct_upd {

@@ -166,6 +166,15 @@ acme_cfg_load(const struct prov *p, struct acme_cfg *out)
 		}
 		out->http_port = (int)json_integer_value(v);
 	}
+	if ((v = json_object_get(j, "requireEAB")) != NULL) {
+		if (!json_is_boolean(v)) {
+			log_msg(LOG_ERR, "acme.config", "{s:s,s:s}",
+			    "provisioner", prov_get_name(p), "detail",
+			    "requireEAB is not a boolean");
+			return false;
+		}
+		out->require_eab = json_is_true(v);
+	}
 	if ((v = json_object_get(j, "tlsAlpnPort")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > 65535) {
@@ -254,7 +263,8 @@ directory_get(struct acme_ctx *c)
 	set_url(d, "revokeCert", acme_url(c, "/revoke-cert", NULL));
 	set_url(d, "keyChange", acme_url(c, "/key-change", NULL));
 	set_url(d, "renewalInfo", acme_url(c, "/renewal-info", NULL));
-	json_object_set_new(meta, "externalAccountRequired", json_false());
+	json_object_set_new(meta, "externalAccountRequired",
+	    json_boolean(c->cfg.require_eab));
 	json_object_set_new(d, "meta", meta);
 	c->resp->json = d;
 	c->resp->status = 200;
@@ -311,9 +321,9 @@ dispatch(struct acme_ctx *c)
 			/* §7.2: 200 for HEAD, 204 for GET */
 			c->resp->status = q->head ? 200 : 204;
 			c->resp->no_cache = true;
-		} else if (path_id(r, "/renewal-info", &id, &tail) &&
-		    *tail == '\0')
-			acme_renewal_info(c, id);
+		} else if (strncmp(r, "/renewal-info/", 14) == 0)
+			/* the certID is checked and bounded there */
+			acme_renewal_info(c, r + 14);
 		else if (strcmp(r, "/new-account") == 0 ||
 		    strcmp(r, "/new-order") == 0 ||
 		    strcmp(r, "/revoke-cert") == 0 ||

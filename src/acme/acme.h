@@ -100,6 +100,39 @@ void		acme_handle(const struct acme_req *, struct acme_resp *resp);
 void		acme_finalize_done(const struct acme_req *,
 		    struct acme_resp *resp, enum dv_rc rc);
 
+/*
+ * External account binding keys (RFC 8555 §7.3.4) of team's ACME
+ * provisioners, for the admin API (docs/api.md).  acme_eab_create: body
+ * {"provisioner", "authority" (default "agent"), "reference"}; generates
+ * a key id and a 256-bit HMAC key, stores both and the audit row
+ * (acme.eab.create) in one transaction; *out (new) is the key's metadata
+ * plus "hmacKey" (base64url), the only time it is shown.
+ * acme_eab_list: *out (new) {"keys": [...]} without HMAC keys, of one
+ * provisioner when name is not NULL.  acme_eab_delete: deletes and audits
+ * (acme.eab.delete); DV_ERR_NOT_FOUND when team has no such key.  Bad
+ * input: DV_ERR_MALFORMED / DV_ERR_NOT_FOUND with a fixed *detail.
+ */
+enum dv_rc	acme_eab_create(struct ca *ca, const char *team,
+		    const json_t *body, const char *actor,
+		    const char *request_id, json_t **out, const char **detail);
+enum dv_rc	acme_eab_list(struct ca *ca, const char *team,
+		    const char *authority, const char *name, json_t **out,
+		    const char **detail);
+enum dv_rc	acme_eab_delete(struct ca *ca, const char *team,
+		    const char *id, const char *actor, const char *request_id);
+
+/*
+ * Run once at start, before serving: every order a stop left "processing"
+ * becomes valid when the certificate it names is stored, else invalid
+ * (serverInternal; the client orders again); logged acme.recovered.
+ * *valid and *invalid count them.
+ * XXX with several nodes on one store, a node starting while another
+ * finalizes would fail that finalize; orders need a processing-since
+ * time first.
+ */
+enum dv_rc	acme_recover(struct store *, unsigned *valid,
+		    unsigned *invalid);
+
 /* Checks the options of every ACME provisioner of ca (DV_ERR_MALFORMED,
  * logged), then starts n challenge-validation threads (before serving).
  * acme_validators_stop() lets them finish the queued validations and

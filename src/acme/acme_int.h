@@ -34,8 +34,18 @@
 #define ACME_MAX_QUEUED		1024
 /* Decoded account keys kept (keycache.c): ~2 KiB each. */
 #define ACME_KEY_CACHE_SLOTS	1024
+/* Characters of a renewalInfo certID (RFC 9773 §4.1): two base64url
+ * parts, a keyIdentifier of up to 64 octets and a serial of up to 20. */
+#define ACME_ARI_MAX_CERTID	128
 /* Retry-After (seconds) for objects still being processed. */
 #define ACME_RETRY_AFTER	1
+
+/* External account binding: bytes of a generated HMAC key (RFC 7518
+ * §3.2: at least the hash output of HS256), characters of an admin's
+ * reference, keys listed at most. */
+#define ACME_EAB_KEY_LEN	32
+#define ACME_EAB_MAX_REFERENCE	256
+#define ACME_EAB_MAX_LIST	1000
 
 /* Challenge types: the dispatch table of challenge.c.  Types not yet
  * implemented have no validator and are refused in the configuration. */
@@ -58,6 +68,7 @@ struct acme_cfg {
 	int		 tlsalpn_port;		/* tls-alpn-01 port, default 443 */
 	bool		 dns_resolver_set;	/* else the system's resolvers */
 	struct sockaddr_in dns_resolver;	/* "dnsResolver" */
+	bool		 require_eab;		/* "requireEAB" */
 };
 
 /* One request being answered. */
@@ -131,6 +142,15 @@ void		acme_account_orders(struct acme_ctx *, const char *id);
 void		acme_key_change(struct acme_ctx *);
 json_t		*acme_account_json(const struct acme_ctx *,
 		    const struct store_acme_account *);
+
+/* eab.c: checks the externalAccountBinding of a newAccount (RFC 8555
+ * §7.3.4) once acme_verify passed: a flattened JWS with alg HS256/384/512,
+ * kid, url = the newAccount URL, no nonce, payload = the account key, a
+ * key id of this provisioner, and the MAC (whether the key is bound
+ * already is for the transaction to say).  true with *kid
+ * (new), else false with the problem set (malformed or unauthorized). */
+bool		acme_eab_check(struct acme_ctx *, const json_t *eab,
+		    char **kid);
 
 /* order.c */
 void		acme_order_new(struct acme_ctx *);
@@ -222,6 +242,11 @@ void		acme_revoke(struct acme_ctx *);
 
 /* renewal.c (RFC 9773) */
 void		acme_renewal_info(struct acme_ctx *, const char *cert_id);
+/* Parses a certID (RFC 9773 §4.1, checks 1-2 of renewal.c): true with
+ * *aki (the keyIdentifier, *akilen bytes) and *serial (decimal), both
+ * new; false, nothing allocated, when malformed. */
+bool		acme_certid_parse(const char *cert_id, uint8_t **aki,
+		    size_t *akilen, char **serial);
 
 /* A problem object of err with detail (new reference). */
 json_t		*acme_problem_json(enum acme_err err, const char *detail);

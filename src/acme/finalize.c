@@ -1,13 +1,17 @@
 /*
  * finalize.c - order finalization and certificate download (RFC 8555
- * §7.4, §7.4.2).  The order moves ready -> processing in one transaction,
- * so that of two concurrent finalizes only one signs; the certificate is
- * stored by the authority (ca_commit_submit) before the order names it.
+ * §7.4, §7.4.2), and the recovery of orders a stop left "processing".
  *
- * XXX a crash between the commit of the certificate and the order update
- * leaves the order "processing" for good (the certificate is stored and
- * audited, the client orders again); storing both in one transaction
- * needs a ca_commit_submit that runs a caller's store op with the row.
+ * The certificate is signed first; then the order moves ready ->
+ * processing, naming the certificate's serial, in one transaction, so
+ * that of two concurrent finalizes one wins (the other's certificate is
+ * never stored nor served).  The certificate row, its audit row and the
+ * order's processing -> valid are then one transaction (ca_commit_submit
+ * runs fin_commit_tx with the row): the order is valid exactly when its
+ * certificate is stored.  A stop between the two transactions leaves the
+ * order "processing" without a stored certificate: acme_recover() makes
+ * it invalid at the next start (or valid, should its certificate be
+ * stored, which only a store without the combined transaction leaves).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +142,36 @@ order_move(struct store *s, struct fin_op *f)
 	return store_write(s, fin_tx, f);
 }
 
+/*
+ * The store's issue operation runs this in the transaction that inserts
+ * the certificate (arg: the struct acme_resp of the finalize): the order,
+ * still processing with this serial, becomes valid.  Anything else fails
+ * the whole issuance, certificate row included.
+ */
+static enum dv_rc
+fin_commit_tx(struct store_tx *tx, void *arg)
+{
+	const struct acme_resp *r = arg;
+	struct store_acme_order o;
+	enum dv_rc rc;
+
+	if ((rc = store_acme_order_get(tx, r->order_id, &o)) != DV_OK)
+		return rc;
+	if (strcmp(o.status, "processing") != 0 || o.cert_serial == NULL ||
+	    strcmp(o.cert_serial, r->iss->row.serial) != 0) {
+		log_msg(LOG_WARN, "acme.finalize", "{s:s,s:s}", "order", o.id,
+		    "error", "the order left processing before its "
+		    "certificate was stored");
+		rc = DV_ERR_EXISTS;
+	} else {
+		free(o.status);
+		o.status = xstrdup("valid");
+		rc = store_acme_order_update(tx, &o);
+	}
+	store_acme_order_clear(&o);
+	return rc;
+}
+
 void
 acme_finalize(struct acme_ctx *c, const char *id)
 {
@@ -146,12 +180,12 @@ acme_finalize(struct acme_ctx *c, const char *id)
 	struct pki_sans want = { 0 };
 	struct pki_csr *csr = NULL;
 	struct fin_op f;
+	struct ca_issue *iss = NULL;
 	json_error_t err;
-	json_t *prob;
 	const char *b64 = NULL;
 	uint8_t *der = NULL;
 	size_t derlen = 0, n = 0;
-	char *actor = NULL, *perr = NULL, *device_id = NULL;
+	char *actor = NULL, *device_id = NULL;
 	struct ca_device_id dev;
 	bool device;
 	enum dv_rc rc;
@@ -210,48 +244,44 @@ acme_finalize(struct acme_ctx *c, const char *id)
 		if (!csr_check(c, csr, &want))
 			goto out;
 	}
+	actor = xasprintf("acme/%s:%s", prov_get_name(c->prov), c->acct.id);
+	rc = device ? ca_acme_device_prepare(c->auth, c->prov, csr, &dev,
+	    o.not_before, o.not_after, actor, c->req->request_id, &iss) :
+	    ca_acme_prepare(c->auth, c->prov, csr, &want, o.not_before,
+	    o.not_after, actor, c->req->request_id, &iss);
+	if (rc != DV_OK) {
+		/* the order stays ready: the client may finalize again */
+		acme_fail(c, ACME_ERR_SERVER_INTERNAL, "the certificate could "
+		    "not be signed");
+		goto out;
+	}
 	f.id = id;
 	f.account = c->acct.id;
 	f.from = "ready";
 	f.to = "processing";
+	f.serial = iss->row.serial;
 	if (order_move(c->store, &f) != DV_OK) {
 		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
 		goto out;
 	}
 	if (!f.moved) {
-		/* another finalize won the race */
+		/* another finalize won the race: this certificate is
+		 * dropped, never stored nor served */
 		acme_fail(c, ACME_ERR_ORDER_NOT_READY, "the order is not "
 		    "ready (RFC 8555 §7.4)");
 		goto out;
 	}
-	actor = xasprintf("acme/%s:%s", prov_get_name(c->prov), c->acct.id);
-	rc = device ? ca_acme_device_prepare(c->auth, c->prov, csr, &dev,
-	    o.not_before, o.not_after, actor, c->req->request_id,
-	    &c->resp->iss) : ca_acme_prepare(c->auth, c->prov, csr, &want,
-	    o.not_before, o.not_after, actor, c->req->request_id,
-	    &c->resp->iss);
-	if (rc != DV_OK) {
-		prob = acme_problem_json(ACME_ERR_SERVER_INTERNAL, "the "
-		    "certificate could not be signed");
-		perr = json_dumps(prob, JSON_COMPACT);
-		json_decref(prob);
-		store_acme_order_clear(&f.o);
-		memset(&f, 0, sizeof(f));
-		f.id = id;
-		f.account = c->acct.id;
-		f.to = "invalid";
-		f.error = perr;
-		(void)order_move(c->store, &f);
-		acme_fail(c, ACME_ERR_SERVER_INTERNAL, "the certificate could "
-		    "not be signed");
-		goto out;
-	}
+	c->resp->iss = iss;
+	iss = NULL;
+	c->resp->iss->also = fin_commit_tx;
+	c->resp->iss->also_arg = c->resp;
 	if (device)
 		(void)inv_device_seen(c->auth->ca->inv, c->auth->team,
 		    device_id, dv_now());
 	c->resp->order_id = xstrdup(id);
 	c->resp->account_id = xstrdup(c->acct.id);
 out:
+	ca_issue_free(iss);
 	free(device_id);
 	store_acme_order_clear(&f.o);
 	store_acme_order_clear(&o);
@@ -260,7 +290,6 @@ out:
 	pki_csr_free(csr);
 	free(der);
 	free(actor);
-	free(perr);
 }
 
 void
@@ -282,23 +311,22 @@ acme_finalize_done(const struct acme_req *q, struct acme_resp *resp,
 	f.account = resp->account_id;
 	f.from = "processing";
 	if (rc == DV_OK && resp->iss != NULL && resp->iss->rc == DV_OK) {
+		/* fin_commit_tx made it valid with the certificate */
 		f.to = "valid";
-		f.serial = resp->iss->row.serial;
+		log_msg(LOG_INFO, "acme.issued", "{s:s,s:s,s:s}", "provisioner",
+		    c.provid, "order", f.id, "serial", resp->iss->row.serial);
 	} else {
 		prob = acme_problem_json(ACME_ERR_SERVER_INTERNAL, "the "
 		    "certificate could not be stored");
 		perr = json_dumps(prob, JSON_COMPACT);
 		f.to = "invalid";
 		f.error = perr;
+		if (order_move(c.store, &f) != DV_OK || !f.moved) {
+			acme_fail(&c, ACME_ERR_SERVER_INTERNAL, "the order "
+			    "could not be updated");
+			goto out;
+		}
 	}
-	if (order_move(c.store, &f) != DV_OK || !f.moved) {
-		acme_fail(&c, ACME_ERR_SERVER_INTERNAL, "the order could not "
-		    "be updated");
-		goto out;
-	}
-	if (f.serial != NULL)
-		log_msg(LOG_INFO, "acme.issued", "{s:s,s:s,s:s}", "provisioner",
-		    c.provid, "order", f.id, "serial", f.serial);
 	if (acme_order_load(c.store, f.id, &o, &z, &n) != DV_OK) {
 		acme_fail(&c, ACME_ERR_UNAVAILABLE, "try again later");
 		goto out;
@@ -356,4 +384,85 @@ acme_cert_get(struct acme_ctx *c, const char *id)
 		store_cert_free(row);
 	store_acme_order_clear(&o);
 	store_acme_authzs_free(z, n);
+}
+
+/* Orders recovered per transaction. */
+#define ACME_RECOVER_BATCH	256
+
+struct recover {
+	const char	*error;		/* problem JSON text */
+	unsigned	 valid;
+	unsigned	 invalid;
+	size_t		 seen;
+};
+
+static enum dv_rc
+recover_tx(struct store_tx *tx, void *arg)
+{
+	struct recover *r = arg;
+	struct store_acme_order o;
+	json_t *ids, *e;
+	size_t i;
+	bool stored;
+	enum dv_rc rc;
+
+	if ((rc = store_acme_orders_processing(tx, ACME_RECOVER_BATCH, &ids))
+	    != DV_OK)
+		return rc;
+	r->seen = json_array_size(ids);
+	json_array_foreach(ids, i, e) {
+		if ((rc = store_acme_order_get(tx, json_string_value(e), &o))
+		    != DV_OK)
+			break;
+		stored = o.cert_serial != NULL &&
+		    store_acme_cert_stored(tx, o.cert_serial) == DV_OK;
+		free(o.status);
+		o.status = xstrdup(stored ? "valid" : "invalid");
+		if (!stored) {
+			free(o.error);
+			o.error = xstrdup(r->error);
+			free(o.cert_serial);
+			o.cert_serial = NULL;
+		}
+		rc = store_acme_order_update(tx, &o);
+		log_msg(LOG_WARN, "acme.recovered", "{s:s,s:s,s:s}",
+		    "provisioner", o.prov, "order", o.id, "status", o.status);
+		store_acme_order_clear(&o);
+		if (rc != DV_OK)
+			break;
+		if (stored)
+			r->valid++;
+		else
+			r->invalid++;
+	}
+	json_decref(ids);
+	return rc;
+}
+
+enum dv_rc
+acme_recover(struct store *s, unsigned *valid, unsigned *invalid)
+{
+	struct recover r;
+	json_t *prob;
+	char *perr;
+	enum dv_rc rc;
+
+	*valid = *invalid = 0;
+	memset(&r, 0, sizeof(r));
+	prob = acme_problem_json(ACME_ERR_SERVER_INTERNAL, "the server "
+	    "stopped while finalizing the order; order again");
+	perr = json_dumps(prob, JSON_COMPACT);
+	r.error = perr;
+	/* each pass takes the orders out of "processing" */
+	do {
+		r.seen = 0;
+		rc = store_write(s, recover_tx, &r);
+	} while (rc == DV_OK && r.seen == ACME_RECOVER_BATCH);
+	if (rc == DV_OK) {
+		*valid = r.valid;
+		*invalid = r.invalid;
+	}
+	json_decref(prob);
+	free(perr);
+	return rc;
 }

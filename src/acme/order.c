@@ -126,13 +126,16 @@ ident_check(struct acme_ctx *c, const json_t *e, struct pki_sans *sans,
 		return false;
 	}
 	if (strcmp(type, "dns") == 0) {
+		/* §7.1.3: a wildcard is authorized for its base name, by
+		 * dns-01 only (http-01 and tls-alpn-01 cannot prove it) */
 		if (strncmp(value, "*.", 2) == 0) {
 			*wildcard = true;
-			/* §8.3: http-01 cannot prove a wildcard */
-			acme_fail(c, ACME_ERR_REJECTED_IDENTIFIER, "wildcard "
-			    "names need dns-01, which this provisioner does "
-			    "not offer");
-			return false;
+			if (!c->cfg.chall[ACME_CH_DNS01]) {
+				acme_fail(c, ACME_ERR_REJECTED_IDENTIFIER,
+				    "wildcard names need dns-01, which this "
+				    "provisioner does not offer");
+				return false;
+			}
 		}
 		if (pki_sans_add(sans, PKI_SAN_DNS, value) != DV_OK) {
 			acme_fail(c, ACME_ERR_REJECTED_IDENTIFIER, "a dns "
@@ -238,7 +241,12 @@ acme_order_new(struct acme_ctx *c)
 		z->order_id = no->o.id;
 		z->account_id = c->acct.id;
 		z->ident_type = sans.v[i].type == PKI_SAN_IP ? "ip" : "dns";
-		z->ident_value = xstrdup(sans.v[i].value);
+		/* §7.1.4: a wildcard's authorization names the base domain
+		 * and says "wildcard": true */
+		z->wildcard = sans.v[i].type == PKI_SAN_DNS &&
+		    strncmp(sans.v[i].value, "*.", 2) == 0;
+		z->ident_value = xstrdup(sans.v[i].value + (z->wildcard ? 2 :
+		    0));
 		z->status = "pending";
 		z->expires_at = no->o.expires_at;
 		z->idx = (int)i;
@@ -247,7 +255,8 @@ acme_order_new(struct acme_ctx *c)
 
 			/* the challenge types that fit a dns/ip name */
 			if (!c->cfg.chall[k] || (k != ACME_CH_HTTP01 &&
-			    k != ACME_CH_DNS01 && k != ACME_CH_TLSALPN01))
+			    k != ACME_CH_DNS01 && k != ACME_CH_TLSALPN01) ||
+			    (z->wildcard && k != ACME_CH_DNS01))
 				continue;
 			ch = &no->ch[i][no->nch[i]];
 			ch->id = acme_id_new();

@@ -1,7 +1,7 @@
 /*
  * admin.c - the admin REST API of a team's inventory (DESIGN §2a, issue 3):
- * devices, imports, Device Collections, admin API tokens and the audit log
- * under /admin/v1/teams/{team}/, every route described in docs/openapi.yaml.
+ * devices, imports, Device Collections, admin API tokens, ACME external
+ * account binding keys and the audit log under /admin/v1/teams/{team}/, every route described in docs/openapi.yaml.
  *
  * The routes are one table (api_admin_routes); the dispatcher matches the
  * path, the method, the bearer token, its team and its role, in that order,
@@ -15,6 +15,7 @@
 #include <strings.h>
 
 
+#include "acme/acme.h"
 #include "inventory/inv.h"
 
 #include "api.h"
@@ -506,6 +507,58 @@ tokens_revoke(struct http_req *q, const struct api_admin_call *c)
 		http_reply(q, 204, NULL, NULL, 0);
 }
 
+/* ---- ACME external account binding keys (RFC 8555 §7.3.4) ---------- */
+
+static void
+eab_create(struct http_req *q, const struct api_admin_call *c)
+{
+	json_t *body = NULL, *out = NULL;
+	const char *detail = NULL, *hmac;
+	enum dv_rc rc;
+
+	if ((rc = api_body_json(q, &body)) != DV_OK) {
+		reply_body_error(q, rc);
+		return;
+	}
+	rc = acme_eab_create(c->ca, c->team, body, c->actor->who,
+	    c->actor->request_id, &out, &detail);
+	if (rc != DV_OK)
+		reply_rc(q, rc, detail, "the key was not created");
+	else
+		/* the only time the HMAC key leaves the server */
+		http_reply_json(q, 201, json_incref(out));
+	if (out != NULL && (hmac = json_get_str(out, "hmacKey")) != NULL)
+		explicit_bzero((char *)hmac, strlen(hmac));
+	json_decref(out);
+	json_decref(body);
+}
+
+static void
+eab_list(struct http_req *q, const struct api_admin_call *c)
+{
+	json_t *out = NULL;
+	const char *detail = NULL;
+	enum dv_rc rc;
+
+	if ((rc = acme_eab_list(c->ca, c->team, query_str(q, "authority"),
+	    query_str(q, "provisioner"), &out, &detail)) != DV_OK)
+		reply_rc(q, rc, detail, "the keys cannot be listed");
+	else
+		http_reply_json(q, 200, out);
+}
+
+static void
+eab_delete(struct http_req *q, const struct api_admin_call *c)
+{
+	enum dv_rc rc;
+
+	if ((rc = acme_eab_delete(c->ca, c->team, c->param, c->actor->who,
+	    c->actor->request_id)) != DV_OK)
+		reply_rc(q, rc, NULL, "no such key");
+	else
+		http_reply(q, 204, NULL, NULL, 0);
+}
+
 /* ---- audit ---------------------------------------------------------- */
 
 static void
@@ -572,6 +625,9 @@ static const struct api_route routes[] = {
 	{ "GET", T "/tokens", INV_ROLE_OWNER, tokens_list },
 	{ "POST", T "/tokens", INV_ROLE_OWNER, tokens_create },
 	{ "DELETE", T "/tokens/{id}", INV_ROLE_OWNER, tokens_revoke },
+	{ "GET", T "/acme-eab-keys", INV_ROLE_VIEWER, eab_list },
+	{ "POST", T "/acme-eab-keys", INV_ROLE_ADMIN, eab_create },
+	{ "DELETE", T "/acme-eab-keys/{id}", INV_ROLE_ADMIN, eab_delete },
 	{ "GET", T "/audit", INV_ROLE_VIEWER, audit_list },
 	{ "GET", T "/audit:verify", INV_ROLE_VIEWER, audit_verify },
 	{ "POST", T "/mdm/{source}/webhook", API_ROLE_NONE, mdm_webhook },

@@ -122,6 +122,10 @@ struct ca_issue {
 	char		*actor;		/* owned */
 	char		*request_id;	/* owned */
 	char		*detail;	/* owned */
+	/* the caller's writes committed with the certificate (store.h
+	 * struct store_issue), e.g. the ACME order it completes */
+	store_tx_fn	 also;		/* may be NULL */
+	void		*also_arg;	/* borrowed: lives until done */
 	enum dv_rc	 rc;		/* result of the commit */
 };
 void		ca_issue_free(struct ca_issue *);
@@ -139,8 +143,9 @@ enum dv_rc	ca_renew_prepare(struct ca_authority *, X509 *peer,
 		    STACK_OF(X509) *peer_chain, const char *bearer,
 		    const char *csr_pem, const char *request_id,
 		    struct ca_issue **out);
-/* Stores iss durably (group commit) and then calls done(arg, rc) from the
- * committer thread. */
+/* Stores iss durably (group commit), with iss->also in the same
+ * transaction when set, and then calls done(arg, rc) from the committer
+ * thread. */
 void		ca_commit_submit(struct ca *, struct ca_issue *iss,
 		    store_done_fn done, void *arg);
 

@@ -303,6 +303,8 @@ ca_commit_submit(struct ca *ca, struct ca_issue *iss, store_done_fn done,
 	op.token_exp = iss->token_exp;
 	op.cert = &iss->row;
 	op.audit = &iss->audit;
+	op.also = iss->also;
+	op.also_arg = iss->also_arg;
 	store_issue_submit(ca->store, &op, commit_done, c);
 }
 
@@ -382,7 +384,8 @@ ca_tls_issue(struct ca *ca, char **chain_pem, char **key_pem,
 		goto out;
 	/* Stored like every certificate, before it is used. */
 	{
-		struct store_issue op = { NULL, 0, &iss->row, &iss->audit };
+		struct store_issue op = { .cert = &iss->row,
+		    .audit = &iss->audit };
 
 		if ((rc = store_issue(ca->store, &op)) != DV_OK)
 			goto out;

@@ -244,5 +244,6 @@ int	cmd_device(int, char **);
 int	cmd_collection(int, char **);
 int	cmd_audit(int, char **);
 int	cmd_admintoken(int, char **);
+int	cmd_acmeeab(int, char **);
 
 #endif

@@ -33,6 +33,8 @@ static const struct command commands[] = {
 	{ "collection", cmd_collection, "manage Device Collections" },
 	{ "audit", cmd_audit, "verify or export the audit log" },
 	{ "admin-token", cmd_admintoken, "manage admin API tokens" },
+	{ "acme-eab", cmd_acmeeab,
+	    "manage ACME external account binding keys" },
 };
 
 static void

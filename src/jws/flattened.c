@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "jws_int.h"
 #include "pki/pki.h"
 
@@ -164,4 +166,52 @@ jws_flat_verify_key(const struct jws_flat *f, const json_t *jwk, EVP_PKEY *k)
 	if (k == NULL)
 		return DV_ERR_BAD_KEY;
 	return flat_verify(f, jwk, k);
+}
+
+/* The MAC algorithms of an external account binding (RFC 8555 §7.3.4). */
+static bool
+hmac_alg(const char *alg)
+{
+	return alg != NULL && (strcmp(alg, "HS256") == 0 ||
+	    strcmp(alg, "HS384") == 0 || strcmp(alg, "HS512") == 0);
+}
+
+enum dv_rc
+jws_flat_verify_hmac(const struct jws_flat *f, const uint8_t *key,
+    size_t keylen)
+{
+	struct jws_jose_err e;
+	jose_cfg_t *cfg = NULL;
+	json_t *jws = NULL, *jwk = NULL;
+	const char *dot;
+	char *k = NULL, *sig = NULL;
+	enum dv_rc rc = DV_ERR_UNAUTHORIZED;
+
+	if (!hmac_alg(json_get_str(f->header, "alg"))) {
+		reject("RFC 8555 §7.3.4: the binding's alg is not a MAC");
+		return DV_ERR_BAD_TOKEN;
+	}
+	if (key == NULL || keylen == 0 || (dot = strchr(f->input, '.')) ==
+	    NULL)
+		return DV_ERR_UNAUTHORIZED;
+	k = jws_b64url_encode(key, keylen);
+	sig = jws_b64url_encode(f->sig, f->siglen);
+	jwk = json_pack("{s:s,s:s}", "kty", "oct", "k", k);
+	jws = json_pack("{s:s%,s:s,s:s}", "protected", f->input,
+	    (size_t)(dot - f->input), "payload", dot + 1, "signature", sig);
+	if (jwk == NULL || jws == NULL)
+		abort();	/* ASCII strings: only OOM fails */
+	cfg = jws_cfg_new(&e);
+	/* RFC 7518 §3.2: libjose refuses a key shorter than the hash */
+	if (jose_jws_ver(cfg, jws, NULL, jwk, false))
+		rc = DV_OK;
+	else
+		reject("RFC 7518 §3.2: the MAC does not verify");
+	jws_cfg_free(cfg);
+	json_decref(jws);
+	jws_jwk_wipe_free(jwk);
+	OPENSSL_cleanse(k, strlen(k));
+	free(k);
+	free(sig);
+	return rc;
 }

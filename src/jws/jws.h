@@ -108,5 +108,14 @@ enum dv_rc	jws_flat_verify(const struct jws_flat *, const json_t *jwk);
  * caller that sees one key often decodes it once. */
 enum dv_rc	jws_flat_verify_key(const struct jws_flat *, const json_t *jwk,
 		    EVP_PKEY *k);
+/*
+ * Verifies f, the MAC-protected JWS of an ACME external account binding
+ * (RFC 8555 §7.3.4), with the HMAC key (keylen bytes) through libjose:
+ * DV_ERR_BAD_TOKEN when alg is not HS256, HS384 or HS512,
+ * DV_ERR_UNAUTHORIZED when the MAC does not verify (including a key
+ * shorter than the hash output, RFC 7518 §3.2).
+ */
+enum dv_rc	jws_flat_verify_hmac(const struct jws_flat *,
+		    const uint8_t *key, size_t keylen);
 
 #endif

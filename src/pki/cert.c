@@ -417,3 +417,16 @@ out:
 	PKI_PROVISIONER_free(p);
 	return rc;
 }
+
+bool
+pki_cert_ski_equal(X509 *x, const uint8_t *id, size_t len)
+{
+	const ASN1_OCTET_STRING *ski;
+
+	/* caches the extensions (rule 17); NULL when there is none */
+	if ((ski = X509_get0_subject_key_id(x)) == NULL)
+		return false;
+	/* rule 18: length plus memcmp */
+	return (size_t)ASN1_STRING_length(ski) == len && len > 0 &&
+	    memcmp(ASN1_STRING_get0_data(ski), id, len) == 0;
+}

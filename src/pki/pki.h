@@ -233,6 +233,10 @@ char		*pki_cert_fingerprint(X509 *);
 char		*pki_cert_serial_dec(X509 *);
 time_t		 pki_cert_not_before(X509 *);
 time_t		 pki_cert_not_after(X509 *);
+/* True when x has a subject key identifier of len bytes equal to id
+ * (RFC 5280 §4.2.1.2; e.g. a certificate's AKI keyIdentifier, RFC 9773
+ * §4.1). */
+bool		 pki_cert_ski_equal(X509 *x, const uint8_t *id, size_t len);
 /* Subject CN (new string) or NULL. */
 char		*pki_cert_cn(X509 *);
 /* Subject as one-line RFC 2253 text (new string). */

@@ -281,6 +281,7 @@ cmd_serve(int argc, char **argv)
 	struct ca *ca = NULL;
 	char *chain = NULL, *key = NULL;
 	time_t tls_exp, tls_nb, now, last_gc = 0;
+	unsigned rec_valid, rec_invalid;
 	bool local = false;
 	sigset_t set;
 	int c, sig, ret = 1;
@@ -331,6 +332,13 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	tls_nb = dv_now();
+	/* orders a stop left between finalize's two transactions */
+	if ((rc = acme_recover(ca->store, &rec_valid, &rec_invalid)) !=
+	    DV_OK) {
+		fprintf(stderr, "devid-ca serve: cannot recover the ACME "
+		    "orders left processing: %s\n", dv_rc_str(rc));
+		goto out;
+	}
 	/* ACME challenge validation, off the request threads */
 	if ((rc = acme_validators_start(ca, 4)) != DV_OK) {
 		fprintf(stderr, "devid-ca serve: cannot start the ACME "

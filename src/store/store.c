@@ -273,6 +273,27 @@ static const char *const store_migrations[] = {
 	"  idx INTEGER NOT NULL"
 	");"
 	"CREATE INDEX acme_challenges_authz ON acme_challenges (authz_id, idx);",
+	/*
+	 * 5: external account binding keys of ACME provisioners (RFC 8555
+	 * §7.3.4, store_acme_eab.c): the HMAC key itself is kept (an HMAC
+	 * cannot be checked against a hash of its key); account_id is set
+	 * once, by the newAccount that binds the key, and then never again.
+	 * The status index lets a restart find the orders left
+	 * "processing" (acme_recover).
+	 */
+	"CREATE TABLE acme_eab_keys ("
+	"  id TEXT PRIMARY KEY,"
+	"  team TEXT NOT NULL,"
+	"  prov TEXT NOT NULL,"
+	"  reference TEXT,"
+	"  hmac_key BLOB NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  account_id TEXT UNIQUE,"
+	"  bound_at BIGINT"
+	");"
+	"CREATE INDEX acme_eab_keys_prov ON acme_eab_keys (team, prov, "
+	"  created_at);"
+	"CREATE INDEX acme_orders_status ON acme_orders (status);",
 };
 
 /*
@@ -408,8 +429,9 @@ struct store_op {
 	char		*detail;
 	char		*team;
 	uint64_t	*result;	/* CRL_NEXT: borrowed from the waiter */
-	store_tx_fn	 fn;		/* FUNC: the caller's write function */
-	void		*fn_arg;	/* FUNC: borrowed from the waiter */
+	store_tx_fn	 fn;		/* FUNC, ISSUE (may be NULL): the
+					 * caller's write function */
+	void		*fn_arg;	/* borrowed from the waiter */
 	store_done_fn	 done;
 	void		*arg;
 	enum dv_rc	 rc;
@@ -925,6 +947,9 @@ store_op_apply(struct store *s, struct store_op *op)
 	switch (op->type) {
 	case STORE_OP_ISSUE:
 		rc = store_op_issue(s, op);
+		/* the caller's writes, in the same savepoint */
+		if (rc == DV_OK && op->fn != NULL)
+			rc = store_op_func(s, op);
 		break;
 	case STORE_OP_REVOKE:
 		rc = store_op_revoke(s, op);
@@ -1201,6 +1226,8 @@ store_issue_op(const struct store_issue *in)
 	}
 	op->cert.renewed_from = store_strdup(c->renewed_from);
 	op->cert.device_id = store_strdup(c->device_id);
+	op->fn = in->also;
+	op->fn_arg = in->also_arg;
 	return op;
 }
 

@@ -71,14 +71,21 @@ struct store_audit {
 /*
  * One issuance, atomically: use the one-time token id (if not NULL; refused
  * with DV_ERR_TOKEN_REUSED when already used; kept until token_exp), insert
- * the certificate, append the audit row.  Struct contents are copied before
- * _submit returns.
+ * the certificate, run also(tx, also_arg) when not NULL (the caller's
+ * writes that belong with the certificate, e.g. the ACME order it
+ * completes; its failure undoes the whole issuance), append the audit row.
+ * Struct contents are copied before _submit returns, except also_arg,
+ * which must live until done is called.
  */
+struct store_tx;
+typedef enum dv_rc (*store_tx_fn)(struct store_tx *, void *arg);
 struct store_issue {
 	const char	*token_id;
 	time_t		 token_exp;
 	const struct store_cert *cert;
 	const struct store_audit *audit;
+	store_tx_fn	 also;		/* may be NULL */
+	void		*also_arg;	/* borrowed */
 };
 void		store_issue_submit(struct store *, const struct store_issue *,
 		    store_done_fn done, void *arg);
@@ -155,9 +162,6 @@ void		store_stats(struct store *, struct store_stats *out);
  * reader.  Outputs' strings are owned (the *_clear / *_free functions);
  * inputs are borrowed.  Times are Unix seconds, 0 for "none".
  */
-struct store_tx;
-typedef enum dv_rc (*store_tx_fn)(struct store_tx *, void *arg);
-
 /* Runs fn on the committer inside the group-commit transaction and waits
  * until it committed (or fn failed and was rolled back alone): fn's
  * result, or DV_ERR_STORE / DV_ERR_UNAVAILABLE.  fn must not call the
@@ -497,6 +501,46 @@ void		store_acme_chall_clear(struct store_acme_chall *);
 void		store_acme_challs_free(struct store_acme_chall *, size_t n);
 
 /*
+ * External account binding keys (RFC 8555 §7.3.4, store_acme_eab.c): an
+ * admin's key id and HMAC key for one ACME provisioner (prov), bound to at
+ * most one account.  Outputs' strings are owned; the HMAC key is wiped by
+ * store_acme_eab_clear.
+ */
+struct store_acme_eab {
+	char		*id;		/* the key id (EAB "kid") */
+	char		*team;
+	char		*prov;		/* "team/authority/provisioner" */
+	char		*reference;	/* admin's label, may be NULL */
+	uint8_t		*hmac_key;	/* get only; NULL in lists */
+	size_t		 hmac_key_len;
+	time_t		 created_at;
+	char		*account_id;	/* NULL: not bound yet */
+	time_t		 bound_at;	/* 0: not bound yet */
+};
+void		store_acme_eab_clear(struct store_acme_eab *);
+void		store_acme_eabs_free(struct store_acme_eab *, size_t n);
+/* DV_ERR_EXISTS when the id is taken. */
+enum dv_rc	store_acme_eab_insert(struct store_tx *,
+		    const struct store_acme_eab *);
+/* With its HMAC key; DV_ERR_NOT_FOUND. */
+enum dv_rc	store_acme_eab_get(struct store_tx *, const char *id,
+		    struct store_acme_eab *out);
+/* The keys of team (of prov only, when not NULL) oldest first, at most
+ * limit, without their HMAC keys; *v new. */
+enum dv_rc	store_acme_eab_list(struct store_tx *, const char *team,
+		    const char *prov, int limit, struct store_acme_eab **v,
+		    size_t *n);
+/* DV_ERR_NOT_FOUND when team has no key id.  A bound key may be deleted:
+ * its account stays. */
+enum dv_rc	store_acme_eab_delete(struct store_tx *, const char *team,
+		    const char *id);
+/* Binds key id of prov to account_id at time at (a write):
+ * DV_ERR_NOT_FOUND when prov has no such key, DV_ERR_EXISTS when it is
+ * bound already (to any account). */
+enum dv_rc	store_acme_eab_bind(struct store_tx *, const char *id,
+		    const char *prov, const char *account_id, time_t at);
+
+/*
  * Nonces live in the volatile database (store_write_volatile): losing
  * unused ones in a crash only costs their clients a badNonce and a retry
  * (RFC 8555 §6.5), so they are not worth an fsync per request.
@@ -537,6 +581,14 @@ enum dv_rc	store_acme_order_by_cert(struct store_tx *, const char *serial,
  * limit. */
 enum dv_rc	store_acme_order_list(struct store_tx *, const char *account_id,
 		    int limit, json_t **ids);
+
+/* Ids of the orders in status "processing" (new JSON array), oldest
+ * first, at most limit: what a stop left between finalize's two
+ * transactions (acme_recover). */
+enum dv_rc	store_acme_orders_processing(struct store_tx *, int limit,
+		    json_t **ids);
+/* DV_OK when a certificate with serial is stored, else DV_ERR_NOT_FOUND. */
+enum dv_rc	store_acme_cert_stored(struct store_tx *, const char *serial);
 
 enum dv_rc	store_acme_authz_insert(struct store_tx *,
 		    const struct store_acme_authz *);

@@ -38,6 +38,8 @@ enum acme_q {
 	ACME_Q_CHALL_GET,
 	ACME_Q_CHALL_UPDATE,
 	ACME_Q_CHALL_LIST,
+	ACME_Q_ORDER_PROCESSING,
+	ACME_Q_CERT_STORED,
 	ACME_Q__MAX
 };
 
@@ -108,6 +110,11 @@ static const char *const acme_sql[ACME_Q__MAX] = {
 	[ACME_Q_CHALL_LIST] =
 	    "SELECT " CHALL_COLS " FROM acme_challenges WHERE authz_id = $1 "
 	    "ORDER BY idx",
+	[ACME_Q_ORDER_PROCESSING] =
+	    "SELECT id FROM acme_orders WHERE status = 'processing' "
+	    "ORDER BY created_at, id LIMIT $1",
+	[ACME_Q_CERT_STORED] =
+	    "SELECT 1 FROM certificates WHERE serial = $1",
 };
 
 #define RUN(tx, q, stp, ...)						\
@@ -592,5 +599,46 @@ store_acme_chall_list(struct store_tx *tx, const char *authz_id,
 	}
 	*v = a;
 	*n = k;
+	return DV_OK;
+}
+
+/* ---- recovery after a stop ------------------------------------------ */
+
+enum dv_rc
+store_acme_orders_processing(struct store_tx *tx, int limit, json_t **ids)
+{
+	struct store_stmt *st = NULL;
+	enum store_step r;
+	json_t *v = json_array();
+
+	*ids = NULL;
+	r = RUN(tx, ACME_Q_ORDER_PROCESSING, &st, "i", (int64_t)limit);
+	while (r == STORE_STEP_ROW) {
+		json_array_append_new(v, json_string(tx->drv->col_text(st,
+		    0)));
+		r = tx->drv->step(st);
+	}
+	if (st != NULL)
+		tx->drv->reset(st);
+	if (r != STORE_STEP_DONE) {
+		json_decref(v);
+		return DV_ERR_STORE;
+	}
+	*ids = v;
+	return DV_OK;
+}
+
+enum dv_rc
+store_acme_cert_stored(struct store_tx *tx, const char *serial)
+{
+	struct store_stmt *st = NULL;
+	enum store_step r;
+
+	r = RUN(tx, ACME_Q_CERT_STORED, &st, "t", serial);
+	if (r == STORE_STEP_DONE)
+		return DV_ERR_NOT_FOUND;
+	if (r != STORE_STEP_ROW)
+		return DV_ERR_STORE;
+	tx->drv->reset(st);
 	return DV_OK;
 }

@@ -139,10 +139,10 @@ extern const struct store_driver store_driver_sqlite;
  * second per-connection cache of STORE_XSTMT_MAX statements: q is the
  * caller's own index, sql the text it always passes for that index.
  * Slots are split between the files: store_inventory.c from 0,
- * store_attest.c from 48, store_acme.c from 64 (each asserts its range at
- * compile time).
+ * store_attest.c from 48, store_acme.c from 64, store_acme_eab.c from 96
+ * (each asserts its range at compile time).
  */
-#define STORE_XSTMT_MAX	96
+#define STORE_XSTMT_MAX	112
 
 struct store;
 struct store_db;

@@ -154,7 +154,7 @@ ok(r.status == 400 and r.problem() == ERR + "accountDoesNotExist",
    "onlyReturnExisting for an unknown key: accountDoesNotExist")
 r = post(D["newAccount"], {"externalAccountBinding": {"protected": "x"}}, k9)
 ok(r.status == 400 and r.problem() == ERR + "malformed",
-   "externalAccountBinding refused (malformed)")
+   "a malformed externalAccountBinding: malformed")
 r = post(D["newAccount"], {"contact": ["tel:+1555"]}, k9)
 ok(r.problem() == ERR + "unsupportedContact",
    "tel: contact: unsupportedContact")
@@ -377,7 +377,25 @@ ser = leaf.serial_number.to_bytes((leaf.serial_number.bit_length() + 8) // 8,
                                   "big")
 r = request("GET", D["renewalInfo"] + "/" + b64(aki) + "." + b64(ser))
 ok(r.status == 200 and "suggestedWindow" in r.json() and
-   r.headers.get("Retry-After"), "renewalInfo: suggestedWindow, Retry-After")
+   r.headers.get("Retry-After") == "21600",
+   "renewalInfo: suggestedWindow, Retry-After")
+w = r.json()["suggestedWindow"]
+ok(w["start"] < w["end"] and leaf.not_valid_before.strftime("%Y-%m-%d") <=
+   w["start"][:10], "renewalInfo: a window inside the lifetime")
+for cid, what, st in (
+        (b64(aki) + "." + b64(b"\x7f" * 20), "unknown serial", 404),
+        (b64(b"\x01" * 20) + "." + b64(ser), "another issuer's AKI", 404),
+        ("abc", "no dot", 400),
+        (b64(aki) + "." + b64(ser) + ".x", "two dots", 400),
+        ("." + b64(ser), "empty AKI", 400),
+        (b64(aki) + ".!!", "serial not base64url", 400),
+        (b64(aki) + "." + b64(b"\x80\x01"), "negative serial", 400),
+        (b64(aki) + "." + b64(b"\x00\x01"), "non-minimal serial", 400),
+        (b64(aki) + "." + b64(b"\x01" * 21), "serial over 20 octets", 400),
+        ("A" * 200 + "." + b64(ser), "certID too long", 400)):
+    r = request("GET", D["renewalInfo"] + "/" + cid)
+    ok(r.status == st and r.problem() == ERR + "malformed",
+       "renewalInfo, %s: %d malformed" % (what, st))
 
 # failed validation makes the order invalid
 r = post(D["newOrder"], {"identifiers": [{"type": "dns",
@@ -414,6 +432,11 @@ r = post(D["revokeCert"], {"certificate": crt, "reason": 1}, csr_key)
 ok(r.status == 200, "revokeCert signed by the certificate key: 200")
 r = post(D["revokeCert"], {"certificate": crt}, k1, kid=kid1)
 ok(r.problem() == ERR + "alreadyRevoked", "second revoke: alreadyRevoked")
+r = request("GET", D["renewalInfo"] + "/" + b64(aki) + "." + b64(ser))
+ok(r.status == 200 and r.json()["suggestedWindow"]["end"] <=
+   time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5)) and
+   r.headers.get("Retry-After") == "60",
+   "renewalInfo of a revoked certificate: renew now, Retry-After 60")
 
 # ---- key rollover (RFC 8555 §7.3.5) -------------------------------------
 knew = ec.generate_private_key(ec.SECP256R1())

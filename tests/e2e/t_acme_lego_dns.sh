@@ -2,8 +2,9 @@
 # §8.4) from the Agent CA's ACME server, with pebble-challtestsrv as the
 # DNS server on loopback: lego's exec provider sets the TXT record through
 # challtestsrv's management API and the server's validator asks
-# challtestsrv ("dnsResolver").  Then a wrong TXT
-# value makes the order invalid with incorrectResponse.
+# challtestsrv ("dnsResolver").  A wildcard with its base name is issued
+# the same way.  Then a wrong TXT value makes the order invalid with
+# incorrectResponse.
 . "$(dirname "$0")/lib.sh"
 
 command -v lego >/dev/null 2>&1 || die "lego is not installed (make deps)"
@@ -63,6 +64,17 @@ check "the chain verifies to the Agent CA root" \
     "$C/dns.lego.test.issuer.crt" "$C/dns.lego.test.crt"
 check "the certificate names dns.lego.test" \
     sh -c "openssl x509 -in '$C/dns.lego.test.crt' -noout -ext subjectAltName | grep -q 'DNS:dns.lego.test'"
+
+# RFC 8555 §7.1.3: a wildcard is authorized for its base name by dns-01
+check "lego run: a wildcard and its base name over dns-01" \
+    timeout 120 $L --key-type ec256 --domains '*.wild.lego.test' \
+    --domains wild.lego.test $D run
+W="$C/_.wild.lego.test"
+check "the wildcard chain verifies to the Agent CA root" \
+    openssl verify -CAfile "$AGENT_ROOT" -untrusted "$W.issuer.crt" "$W.crt"
+check "the certificate names *.wild.lego.test and wild.lego.test" \
+    sh -c "openssl x509 -in '$W.crt' -noout -ext subjectAltName | grep -q 'DNS:\*.wild.lego.test' &&
+      openssl x509 -in '$W.crt' -noout -ext subjectAltName | grep -q 'DNS:wild.lego.test'"
 
 WRONG_TXT=1 timeout 120 $L --key-type ec256 --domains bad.lego.test $D \
     run >"$T/lego-bad.out" 2>&1

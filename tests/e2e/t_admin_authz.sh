@@ -84,6 +84,9 @@ ROUTES=(
 	"GET /tokens owner 200 -"
 	"POST /tokens owner 201 token_body"
 	"DELETE /tokens/{id} owner 204 fresh_token"
+	"GET /acme-eab-keys viewer 200 -"
+	"POST /acme-eab-keys admin 201 eab_body"
+	"DELETE /acme-eab-keys/{id} admin 204 fresh_eab"
 	"GET /audit viewer 200 -"
 	"GET /audit:verify viewer 200 -"
 )
@@ -126,6 +129,9 @@ st=$(req POST "$A/collections" "$OWNER" '{"name":"fixture-coll","kind":"laptop",
 COLL=fixture-coll
 FTOK=$(mint fixture-token viewer)
 FTID=$(jq -r .id "$T/resp")
+st=$(req POST "$A/acme-eab-keys" "$OWNER" '{"provisioner":"acme"}')
+[ "$st" = 201 ] || die "fixture EAB key: $st $(cat "$T/resp")"
+FEAB=$(jq -r .id "$T/resp")
 
 # Each fixture sets ID (the path parameter) and BODY/CTYPE for one call.
 fixture() {
@@ -154,6 +160,12 @@ fixture() {
 	fresh_token)
 		[ "$2" = allow ] || return 0
 		mint "$(uniq gone)" viewer >/dev/null
+		ID=$(jq -r .id "$T/resp") ;;
+	eab_body)
+		BODY='{"provisioner":"acme","reference":"matrix"}' ;;
+	fresh_eab)
+		[ "$2" = allow ] || return 0
+		req POST "$A/acme-eab-keys" "$OWNER" '{"provisioner":"acme"}' >/dev/null
 		ID=$(jq -r .id "$T/resp") ;;
 	esac
 	case $1 in
@@ -186,6 +198,7 @@ for row in "${ROUTES[@]}"; do
 			/devices/*) id=$DEV ;;
 			/collections/*) id=$COLL ;;
 			/tokens/*) id=$FTID ;;
+			/acme-eab-keys/*) id=$FEAB ;;
 			esac
 		fi
 		u="$A${path/\{id\}/$id}"

@@ -544,6 +544,154 @@ test_no_validator(void **state)
 	free(cid);
 }
 
+/* newOrder for name, made ready; *oid (new) the order id. */
+static void
+order_ready(struct fx *f, const char *name, char **oid)
+{
+	char *cid, st[32];
+
+	order_new(f, name, oid, &cid);
+	assert_int_equal(store_write(f->ca->store, processing_tx, cid),
+	    DV_OK);
+	assert_int_equal(acme_chall_result(f->ca->store, cid, true, NULL),
+	    DV_OK);
+	assert_string_equal(order_status(f, *oid, st, sizeof(st)), "ready");
+	free(cid);
+}
+
+/* Finalizes order oid for name: r holds the signed, unstored certificate
+ * and *serial (new) its serial; the order is processing. */
+static void
+finalize_signed(struct fx *f, const char *name, const char *oid,
+    struct acme_req *q, struct acme_resp *r, char **serial)
+{
+	EVP_PKEY *k = NULL;
+	json_t *csr;
+	char *fin, *b, *b64, st[32];
+
+	fin = xasprintf("/order/%s/finalize", oid);
+	b64 = csr_b64(name, &k);
+	csr = json_pack("{s:s}", "csr", b64);
+	b = flat(f, f->key, f->kid, fin, csr, NULL);
+	req_init(f, q, true, xstrdup(fin));
+	q->body = (const uint8_t *)b;
+	q->len = strlen(b);
+	acme_handle(q, r);
+	assert_non_null(r->iss);
+	*serial = xstrdup(r->iss->row.serial);
+	assert_string_equal(order_status(f, oid, st, sizeof(st)),
+	    "processing");
+	json_decref(csr);
+	pki_key_free(k);
+	free(b64);
+	free(fin);
+	/* q->body (b) and q->rest are freed by finalize_end */
+}
+
+static void
+finalize_end(struct acme_req *q, struct acme_resp *r)
+{
+	acme_resp_clear(r);
+	free((char *)q->body);
+	free((char *)q->rest);
+}
+
+static void
+commit_wait(struct fx *f, struct ca_issue *iss)
+{
+	struct wait w = { PTHREAD_MUTEX_INITIALIZER,
+	    PTHREAD_COND_INITIALIZER, false };
+
+	ca_commit_submit(f->ca, iss, stored, &w);
+	pthread_mutex_lock(&w.m);
+	while (!w.done)
+		pthread_cond_wait(&w.c, &w.m);
+	pthread_mutex_unlock(&w.m);
+}
+
+static bool
+cert_stored(struct fx *f, const char *serial)
+{
+	struct store_cert *c = NULL;
+	bool ok = store_cert_get(f->ca->store, serial, &c) == DV_OK;
+
+	store_cert_free(c);
+	return ok;
+}
+
+/*
+ * The certificate and the order's valid state are one transaction: the
+ * order is valid as soon as the certificate is durable (before
+ * acme_finalize_done); an order that is no longer processing makes the
+ * certificate's commit fail whole; a restart (acme_recover) makes an
+ * order left processing invalid, or valid when its certificate is stored.
+ */
+static void
+test_finalize_atomic(void **state)
+{
+	struct fx *f = *state;
+	struct acme_req q;
+	struct acme_resp r;
+	struct store_issue op;
+	char *oid, *serial, st[32];
+	unsigned valid, invalid;
+
+	/* 1. one transaction: valid with the certificate */
+	order_ready(f, "atomic.test", &oid);
+	finalize_signed(f, "atomic.test", oid, &q, &r, &serial);
+	assert_false(cert_stored(f, serial));
+	commit_wait(f, r.iss);
+	assert_int_equal(r.iss->rc, DV_OK);
+	assert_true(cert_stored(f, serial));
+	assert_string_equal(order_status(f, oid, st, sizeof(st)), "valid");
+	acme_finalize_done(&q, &r, r.iss->rc);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(json_get_str(r.json, "status"), "valid");
+	assert_non_null(json_get_str(r.json, "certificate"));
+	finalize_end(&q, &r);
+	free(oid);
+	free(serial);
+
+	/* 2. a stop before the commit: recovered invalid; the late commit
+	 * of the certificate then fails whole (no row without its order) */
+	order_ready(f, "crash.test", &oid);
+	finalize_signed(f, "crash.test", oid, &q, &r, &serial);
+	assert_int_equal(acme_recover(f->ca->store, &valid, &invalid), DV_OK);
+	assert_int_equal(valid, 0);
+	assert_int_equal(invalid, 1);
+	assert_string_equal(order_status(f, oid, st, sizeof(st)), "invalid");
+	commit_wait(f, r.iss);
+	assert_int_not_equal(r.iss->rc, DV_OK);
+	assert_false(cert_stored(f, serial));
+	acme_finalize_done(&q, &r, r.iss->rc);
+	assert_string_equal(json_get_str(r.json, "type"),
+	    "urn:ietf:params:acme:error:serverInternal");
+	finalize_end(&q, &r);
+	free(oid);
+	free(serial);
+
+	/* 3. a certificate stored without its order update (a store
+	 * without the combined transaction): recovered valid */
+	order_ready(f, "stored.test", &oid);
+	finalize_signed(f, "stored.test", oid, &q, &r, &serial);
+	memset(&op, 0, sizeof(op));
+	op.cert = &r.iss->row;
+	op.audit = &r.iss->audit;
+	assert_int_equal(store_issue(f->ca->store, &op), DV_OK);
+	assert_string_equal(order_status(f, oid, st, sizeof(st)),
+	    "processing");
+	assert_int_equal(acme_recover(f->ca->store, &valid, &invalid), DV_OK);
+	assert_int_equal(valid, 1);
+	assert_int_equal(invalid, 0);
+	assert_string_equal(order_status(f, oid, st, sizeof(st)), "valid");
+	/* nothing left to recover */
+	assert_int_equal(acme_recover(f->ca->store, &valid, &invalid), DV_OK);
+	assert_int_equal(valid + invalid, 0);
+	finalize_end(&q, &r);
+	free(oid);
+	free(serial);
+}
+
 int
 main(void)
 {
@@ -554,6 +702,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_order_flow, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_validator, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_finalize_atomic, setup,
 		    teardown),
 	};
 

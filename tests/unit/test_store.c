@@ -87,7 +87,8 @@ issue(struct store *s, const char *serial, const char *token)
 	struct store_cert c;
 	struct store_audit a = { "provisioner:jwk/admin", "cert.issue",
 	    serial, "req-1", "{\"k\":1}", NULL };
-	struct store_issue op = { token, 2000000000, &c, &a };
+	struct store_issue op = { .token_id = token,
+	    .token_exp = 2000000000, .cert = &c, .audit = &a };
 
 	cert_init(&c, (char *)serial, AUTH);
 	return store_issue(s, &op);
@@ -133,21 +134,21 @@ test_migrate_reopen(void **state)
 
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 4);
+	assert_int_equal(st.schema_version, 5);
 	assert_int_equal(issue(s, "42", NULL), DV_OK);
 	/* WAL: the log file exists while the store is open */
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(access(wal, F_OK), 0);
 	store_close(s);
 	assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"),
-	    4);
+	    5);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM schema_version"),
 	    1);
 
 	/* reopen: nothing migrated again, the data is there */
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 4);
+	assert_int_equal(st.schema_version, 5);
 	assert_int_equal(store_cert_count(s, &n), DV_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_cert_get(s, "42", &c), DV_OK);
@@ -188,7 +189,7 @@ test_issue_get(void **state)
 {
 	struct fixture *f = *state;
 	struct store_cert in, *c;
-	struct store_issue op = { NULL, 0, &in, NULL };
+	struct store_issue op = { .cert = &in };
 	struct store *s;
 
 	assert_int_equal(store_open(f->path, &s), DV_OK);
@@ -304,8 +305,9 @@ test_token_replay_batch(void **state)
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	for (i = 0; i < 6; i++) {
 		cert_init(&certs[i], (char *)serials[i], AUTH);
-		ops[i] = (struct store_issue){ tokens[i], 2000000000,
-		    &certs[i], &audit };
+		ops[i] = (struct store_issue){ .token_id = tokens[i],
+		    .token_exp = 2000000000, .cert = &certs[i],
+		    .audit = &audit };
 		args[i] = (struct gate_arg){ &g, i };
 	}
 	store_stats(s, &before);
@@ -533,7 +535,7 @@ test_close_drains(void **state)
 {
 	struct fixture *f = *state;
 	struct store_cert c;
-	struct store_issue op = { NULL, 0, &c, NULL };
+	struct store_issue op = { .cert = &c };
 	struct store *s;
 	char serial[16];
 	uint64_t n;
@@ -820,6 +822,120 @@ test_volatile_nonces(void **state)
 	store_close(s);
 }
 
+/* ---- ACME external account binding keys ---------------------------- */
+
+struct eab_op {
+	struct store_acme_eab in;
+	const char	*id;
+	const char	*prov;
+	const char	*account;
+	struct store_acme_eab out;
+	struct store_acme_eab *v;
+	size_t		 n;
+};
+
+static enum dv_rc
+eab_insert_tx(struct store_tx *tx, void *arg)
+{
+	return store_acme_eab_insert(tx, &((struct eab_op *)arg)->in);
+}
+
+static enum dv_rc
+eab_bind_tx(struct store_tx *tx, void *arg)
+{
+	struct eab_op *op = arg;
+
+	return store_acme_eab_bind(tx, op->id, op->prov, op->account, 1234);
+}
+
+static enum dv_rc
+eab_get_tx(struct store_tx *tx, void *arg)
+{
+	struct eab_op *op = arg;
+
+	store_acme_eab_clear(&op->out);
+	return store_acme_eab_get(tx, op->id, &op->out);
+}
+
+static enum dv_rc
+eab_list_tx(struct store_tx *tx, void *arg)
+{
+	struct eab_op *op = arg;
+
+	return store_acme_eab_list(tx, "default", op->prov, 10, &op->v,
+	    &op->n);
+}
+
+static enum dv_rc
+eab_delete_tx(struct store_tx *tx, void *arg)
+{
+	return store_acme_eab_delete(tx, "default",
+	    ((struct eab_op *)arg)->id);
+}
+
+/* A key is stored with its HMAC key, listed without it, bound once (to
+ * one account, of its own provisioner only), and deleted. */
+static void
+test_acme_eab(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t key[32] = { 1, 2, 3 };
+	struct store *s;
+	struct eab_op op;
+
+	memset(&op, 0, sizeof(op));
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	op.in.id = "kid1";
+	op.in.team = "default";
+	op.in.prov = "default/agent/acme";
+	op.in.reference = "host-1";
+	op.in.hmac_key = key;
+	op.in.hmac_key_len = sizeof(key);
+	op.in.created_at = 1000;
+	assert_int_equal(store_write(s, eab_insert_tx, &op), DV_OK);
+	assert_int_equal(store_write(s, eab_insert_tx, &op), DV_ERR_EXISTS);
+	op.in.id = "kid2";
+	assert_int_equal(store_write(s, eab_insert_tx, &op), DV_OK);
+
+	op.id = "kid1";
+	assert_int_equal(store_read(s, eab_get_tx, &op), DV_OK);
+	assert_int_equal(op.out.hmac_key_len, sizeof(key));
+	assert_memory_equal(op.out.hmac_key, key, sizeof(key));
+	assert_string_equal(op.out.reference, "host-1");
+	assert_null(op.out.account_id);
+
+	op.prov = "default/agent/acme";
+	assert_int_equal(store_read(s, eab_list_tx, &op), DV_OK);
+	assert_int_equal(op.n, 2);
+	assert_null(op.v[0].hmac_key);
+	assert_string_equal(op.v[0].id, "kid1");
+	store_acme_eabs_free(op.v, op.n);
+	op.prov = "default/agent/other";
+	assert_int_equal(store_read(s, eab_list_tx, &op), DV_OK);
+	assert_int_equal(op.n, 0);
+	store_acme_eabs_free(op.v, op.n);
+
+	/* another provisioner's key is not found; bound once only */
+	op.account = "acct1";
+	assert_int_equal(store_write(s, eab_bind_tx, &op), DV_ERR_NOT_FOUND);
+	op.prov = "default/agent/acme";
+	assert_int_equal(store_write(s, eab_bind_tx, &op), DV_OK);
+	op.account = "acct2";
+	assert_int_equal(store_write(s, eab_bind_tx, &op), DV_ERR_EXISTS);
+	assert_int_equal(store_read(s, eab_get_tx, &op), DV_OK);
+	assert_string_equal(op.out.account_id, "acct1");
+	assert_int_equal(op.out.bound_at, 1234);
+	op.id = "nokey";
+	assert_int_equal(store_write(s, eab_bind_tx, &op), DV_ERR_NOT_FOUND);
+
+	op.id = "kid1";
+	assert_int_equal(store_write(s, eab_delete_tx, &op), DV_OK);
+	assert_int_equal(store_write(s, eab_delete_tx, &op), DV_ERR_NOT_FOUND);
+	assert_int_equal(store_read(s, eab_get_tx, &op), DV_ERR_NOT_FOUND);
+	store_acme_eab_clear(&op.out);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -838,6 +954,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_close_drains, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_acme_eab, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attest_sessions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_check_audit, setup,
