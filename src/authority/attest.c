@@ -503,7 +503,16 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 	sess.tpm_version = tpm.version;
 	sess.created_at = now;
 	sess.expires_at = now + a->att->session_lifetime;
-	if ((rc = store_write(a->ca->store, session_insert_tx, &sess)) !=
+	/*
+	 * Committed, so visible to every node before the client can answer,
+	 * but not fsync'ed (store_write_lazy): a session lost in a power cut
+	 * only fails the /secret that would use it (401, attest again); it
+	 * grants nothing.  The AK certificate, the used mark and the audit
+	 * row are written durably by /secret before any byte of the
+	 * certificate is returned, and that commit makes this one durable
+	 * too.
+	 */
+	if ((rc = store_write_lazy(a->ca->store, session_insert_tx, &sess)) !=
 	    DV_OK) {
 		*detail = rc == DV_ERR_UNAVAILABLE ? "too many pending "
 		    "activations for this EK; retry when they expire" :
