@@ -183,19 +183,67 @@ ak_detail(enum dv_rc rc)
 }
 
 /*
- * Step 2: the device holding urn in the team (*dev, new), or NULL in *dev
- * when there is none and trust on first use may register it later.
+ * The device of the team holding an EK, as /attest needs it: its id and
+ * status and its identifiers (the TPM details of an ek-cert one), read in
+ * one reader transaction.  Straight from the store rather than through
+ * inv_device_by_identifier, whose JSON view adds the device's collections,
+ * tags and posture (a third of the lookup's cost) that nothing here reads.
+ */
+struct ek_owner {
+	struct store_device dev;	/* filled by the transaction */
+	struct store_ident *ids;	/* owned, nids of them */
+	size_t		 nids;
+	bool		 found;
+};
+
+struct ek_owner_get {
+	const char	*team;		/* borrowed */
+	const char	*urn;		/* borrowed */
+	struct ek_owner	*out;		/* borrowed */
+};
+
+static void
+ek_owner_clear(struct ek_owner *o)
+{
+	store_device_clear(&o->dev);
+	store_idents_free(o->ids, o->nids);
+	memset(o, 0, sizeof(*o));
+}
+
+static enum dv_rc
+ek_owner_tx(struct store_tx *tx, void *arg)
+{
+	struct ek_owner_get *g = arg;
+	char *id = NULL;
+	enum dv_rc rc;
+
+	if ((rc = store_ident_owner(tx, g->team, g->urn, &id)) != DV_OK)
+		return rc;
+	rc = store_dev_get(tx, g->team, id, &g->out->dev);
+	free(id);
+	if (rc != DV_OK)
+		return rc;
+	g->out->found = true;
+	return store_ident_list(tx, g->out->dev.id, &g->out->ids,
+	    &g->out->nids);
+}
+
+/*
+ * Step 2: the device holding urn in the team (o->found), or none when
+ * there is none and trust on first use may register it later.  *o is
+ * cleared on entry; ek_owner_clear.
  */
 static enum dv_rc
-ek_device(struct ca_authority *a, const char *urn, json_t **dev,
+ek_device(struct ca_authority *a, const char *urn, struct ek_owner *o,
     const char **detail)
 {
+	struct ek_owner_get g = { a->team, urn, o };
 	const char *status;
 	enum dv_rc rc;
 
-	*dev = NULL;
-	rc = inv_device_by_identifier(a->ca->inv, a->team, urn, dev);
-	if (rc == DV_ERR_NOT_FOUND) {
+	memset(o, 0, sizeof(*o));
+	rc = store_read(a->ca->store, ek_owner_tx, &g);
+	if (rc == DV_ERR_NOT_FOUND && !o->found) {
 		if (a->att->trust_on_first_use)
 			return DV_OK;
 		refuse(a, urn, "the EK is not registered for this team");
@@ -203,10 +251,11 @@ ek_device(struct ca_authority *a, const char *urn, json_t **dev,
 		return DV_ERR_FORBIDDEN;
 	}
 	if (rc != DV_OK) {
+		ek_owner_clear(o);
 		*detail = "the inventory could not be read";
 		return rc;
 	}
-	status = json_get_str(*dev, "status");
+	status = o->dev.status;
 	if (status != NULL && strcmp(status, "retired") == 0) {
 		refuse(a, urn, "the EK's device is retired");
 		*detail = "the device holding this EK is retired";
@@ -216,10 +265,8 @@ ek_device(struct ca_authority *a, const char *urn, json_t **dev,
 		*detail = "the device holding this EK awaits approval";
 		rc = DV_ERR_FORBIDDEN;
 	}
-	if (rc != DV_OK) {
-		json_decref(*dev);
-		*dev = NULL;
-	}
+	if (rc != DV_OK)
+		ek_owner_clear(o);
 	return rc;
 }
 
@@ -273,20 +320,19 @@ ek_certs_check(struct ca_authority *a, const struct ca_attest_req *r,
 
 /* The TPM details the inventory holds for urn (its ek-cert identifier). */
 static void
-tpm_from_device(const json_t *dev, const char *urn, struct att_tpm *t)
+tpm_from_device(const struct ek_owner *o, const char *urn, struct att_tpm *t)
 {
-	const json_t *ids = json_object_get(dev, "identifiers"), *e;
-	const char *type, *value;
+	const struct store_ident *e;
 	size_t i;
 
-	json_array_foreach(ids, i, e) {
-		type = json_get_str(e, "type");
-		value = json_get_str(e, "value");
-		if (type == NULL || value == NULL ||
-		    strcmp(type, "ek-cert") != 0 || strcmp(value, urn) != 0)
+	for (i = 0; i < o->nids; i++) {
+		e = &o->ids[i];
+		if (e->type == NULL || e->value == NULL ||
+		    strcmp(e->type, "ek-cert") != 0 ||
+		    strcmp(e->value, urn) != 0)
 			continue;
-		att_tpm_fill(t, json_get_str(e, "tpmManufacturer"),
-		    json_get_str(e, "tpmModel"), json_get_str(e, "tpmVersion"));
+		att_tpm_fill(t, e->tpm_manufacturer, e->tpm_model,
+		    e->tpm_version);
 	}
 }
 
@@ -401,6 +447,7 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 	uint8_t secret[DV_ATT_SECRET_LEN], md[32];
 	uint8_t *cred = NULL, *enc = NULL;
 	size_t credlen = 0, enclen = 0;
+	struct ek_owner owner;
 	json_t *dev = NULL;
 	char *urn = NULL, *id = NULL;
 	const char *dev_id;
@@ -413,6 +460,7 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 	memset(&cert, 0, sizeof(cert));
 	memset(&tpm, 0, sizeof(tpm));
 	memset(&sess, 0, sizeof(sess));
+	memset(&owner, 0, sizeof(owner));
 	if (a->kind != CA_ATTESTATION || a->att == NULL) {
 		*detail = "this authority does not attest TPMs";
 		return DV_ERR_NOT_FOUND;
@@ -428,7 +476,7 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 	if ((rc = pki_ek_spki_urn(r->ek, r->eklen, &urn)) != DV_OK)
 		goto out;
 	/* 2. registered, not retired */
-	if ((rc = ek_device(a, urn, &dev, detail)) != DV_OK)
+	if ((rc = ek_device(a, urn, &owner, detail)) != DV_OK)
 		goto out;
 	/* 3. its certificate */
 	if ((rc = ek_certs_check(a, r, urn, &cert, &verified, detail)) !=
@@ -460,8 +508,8 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 	if (verified)
 		att_tpm_fill(&tpm, cert.manufacturer, cert.model,
 		    cert.version);
-	if (dev != NULL)
-		tpm_from_device(dev, urn, &tpm);
+	if (owner.found)
+		tpm_from_device(&owner, urn, &tpm);
 	tpm_from_info(r, &tpm);
 	if (!att_tpm_complete(&tpm)) {
 		refuse(a, urn, "spec §13.3: TPM manufacturer, model or version "
@@ -471,10 +519,11 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 		rc = DV_ERR_MALFORMED;
 		goto out;
 	}
-	if (dev == NULL && (rc = tofu_register(a, urn, verified ? &cert :
+	if (!owner.found && (rc = tofu_register(a, urn, verified ? &cert :
 	    NULL, request_id, &dev, detail)) != DV_OK)
 		goto out;
-	if ((dev_id = json_get_str(dev, "id")) == NULL) {
+	if ((dev_id = owner.found ? owner.dev.id : json_get_str(dev, "id")) ==
+	    NULL) {
 		rc = DV_ERR_INTERNAL;
 		goto out;
 	}
@@ -503,7 +552,16 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 	sess.tpm_version = tpm.version;
 	sess.created_at = now;
 	sess.expires_at = now + a->att->session_lifetime;
-	if ((rc = store_write(a->ca->store, session_insert_tx, &sess)) !=
+	/*
+	 * Committed, so visible to every node before the client can answer,
+	 * but not fsync'ed (store_write_lazy): a session lost in a power cut
+	 * only fails the /secret that would use it (401, attest again); it
+	 * grants nothing.  The AK certificate, the used mark and the audit
+	 * row are written durably by /secret before any byte of the
+	 * certificate is returned, and that commit makes this one durable
+	 * too.
+	 */
+	if ((rc = store_write_lazy(a->ca->store, session_insert_tx, &sess)) !=
 	    DV_OK) {
 		*detail = rc == DV_ERR_UNAVAILABLE ? "too many pending "
 		    "activations for this EK; retry when they expire" :
@@ -521,6 +579,7 @@ out:
 	free(cred);
 	free(enc);
 	json_decref(dev);
+	ek_owner_clear(&owner);
 	att_tpm_clear(&tpm);
 	pki_ek_cert_clear(&cert);
 	tpm_ak_free(ak);
@@ -531,17 +590,26 @@ out:
 
 /* ---- /secret ------------------------------------------------------- */
 
+/* The session and, in the same reader transaction, its device's row (for
+ * its status: one read instead of two, and no inventory JSON). */
 struct session_get {
 	const char	*id;
 	struct store_att_session *out;
+	struct store_device dev;	/* filled when dev_rc is DV_OK */
+	enum dv_rc	 dev_rc;
 };
 
 static enum dv_rc
 session_get_tx(struct store_tx *tx, void *arg)
 {
 	struct session_get *g = arg;
+	enum dv_rc rc;
 
-	return store_att_session_get(tx, g->id, g->out);
+	if ((rc = store_att_session_get(tx, g->id, g->out)) != DV_OK)
+		return rc;
+	g->dev_rc = store_dev_get(tx, g->out->team, g->out->device_id,
+	    &g->dev);
+	return DV_OK;
 }
 
 /* What the /secret transaction does, all or nothing. */
@@ -622,7 +690,7 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	X509 *x = NULL;
 	uint8_t md[32], *der = NULL;
 	size_t derlen = 0;
-	json_t *dev = NULL, *j;
+	json_t *j;
 	char *actor = NULL, *adetail = NULL, *subject = NULL, *sanstr = NULL;
 	char *serial = NULL, *id = NULL;
 	const char *status;
@@ -634,6 +702,8 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	memset(&s, 0, sizeof(s));
 	memset(&row, 0, sizeof(row));
 	memset(&op, 0, sizeof(op));
+	memset(&get, 0, sizeof(get));
+	get.dev_rc = DV_ERR_NOT_FOUND;
 	if (a->kind != CA_ATTESTATION || a->att == NULL) {
 		*detail = "this authority does not attest TPMs";
 		return DV_ERR_NOT_FOUND;
@@ -665,12 +735,11 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 		goto out;
 	}
 	/* the device may have been retired since /attest */
-	if ((rc = inv_device_get(a->ca->inv, a->team, s.device_id, &dev)) !=
-	    DV_OK) {
+	if ((rc = get.dev_rc) != DV_OK) {
 		*detail = "the device of this activation is gone";
 		goto out;
 	}
-	status = json_get_str(dev, "status");
+	status = get.dev.status;
 	if (status == NULL || strcmp(status, "retired") == 0) {
 		refuse(a, s.ek_urn, "the EK's device was retired");
 		*detail = "the device holding this EK is retired";
@@ -753,7 +822,7 @@ out:
 	store_att_session_clear(&s);
 	pki_sans_clear(&sans);
 	pki_cert_free(x);
-	json_decref(dev);
+	store_device_clear(&get.dev);
 	free(der);
 	free(serial);
 	free(subject);

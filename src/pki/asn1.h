@@ -48,6 +48,15 @@ typedef struct {
 } PKI_SPKI;
 DECLARE_ASN1_FUNCTIONS(PKI_SPKI)
 
+/* RFC 8017 §A.1.1 RSAPublicKey, the subjectPublicKey of rsaEncryption
+ * (RFC 3279 §2.3.1); OpenSSL's own d2i_RSAPublicKey is deprecated in 3.0
+ * and decodes into an RSA object. */
+typedef struct {
+	ASN1_INTEGER	*n;
+	ASN1_INTEGER	*e;
+} PKI_RSA_PUB;
+DECLARE_ASN1_FUNCTIONS(PKI_RSA_PUB)
+
 /* RFC 2986 §4.1 CertificationRequestInfo. */
 typedef struct {
 	ASN1_INTEGER	*version;

@@ -555,16 +555,19 @@ enum dv_rc	pki_rsa_oaep_encrypt(EVP_PKEY *k, enum pki_hash h,
 		    size_t *outlen);
 
 /*
- * One-pass ECDH with an ephemeral key on peer's curve (TPM 2.0 Part 1
- * Annex C.6.1): d = priv (privlen bytes, big-endian, 1 <= d < order) or a
- * random scalar when priv is NULL; writes z = x(d * peer), and qx, qy = the
- * point d * G, each at full coordinate length *coordlen (32 for P-256;
- * buffers of DV_TPM_MAX_ECC_BYTES).  DV_ERR_BAD_KEY for a peer that is not
- * an EC key.  The scalar is wiped (rule 14).
+ * One-pass ECDH with an ephemeral key on curve ("P-256", "P-384",
+ * "P-521") with the peer's point (x, y big-endian, leading zeros allowed;
+ * TPM 2.0 Part 1 Annex C.6.1): d = priv (privlen bytes, big-endian,
+ * 1 <= d < order) or a random scalar when priv is NULL; writes
+ * z = x(d * peer), and qx, qy = the point d * G, each at full coordinate
+ * length *coordlen (32 for P-256; buffers of DV_TPM_MAX_ECC_BYTES).
+ * DV_ERR_BAD_KEY for another curve or a peer point not on it.  The scalar
+ * is wiped (rule 14); nothing of it outlives the call.
  */
-enum dv_rc	pki_ecdh_ephemeral(EVP_PKEY *peer, const uint8_t *priv,
-		    size_t privlen, uint8_t *z, uint8_t *qx, uint8_t *qy,
-		    size_t *coordlen);
+enum dv_rc	pki_ecdh_ephemeral(const char *curve, const uint8_t *x,
+		    size_t xlen, const uint8_t *y, size_t ylen,
+		    const uint8_t *priv, size_t privlen, uint8_t *z,
+		    uint8_t *qx, uint8_t *qy, size_t *coordlen);
 
 /* RSA public key from the modulus n (big-endian) and exponent e. */
 enum dv_rc	pki_key_from_rsa(const uint8_t *n, size_t nlen, uint64_t e,
@@ -586,6 +589,46 @@ enum dv_rc	pki_key_rsa_get(EVP_PKEY *k, uint8_t **n, size_t *nlen,
  * curve. */
 enum dv_rc	pki_key_ec_get(EVP_PKEY *k, const char **curve, uint8_t *x,
 		    uint8_t *y, size_t *coordlen);
+
+/*
+ * An RSA or EC public key as its parts (rawkey.c: SPKI DER in and out
+ * without OpenSSL 3's decoder and encoder contexts).  RSA: n (owned,
+ * big-endian, no leading zero) and e.  EC: curve ("P-256", "P-384",
+ * "P-521"; static) and the affine point, x and y at full length coordlen.
+ */
+struct pki_raw_key {
+	bool		 rsa;
+	uint8_t		*n;		/* owned */
+	size_t		 nlen;
+	uint64_t	 e;
+	const char	*curve;		/* static */
+	uint8_t		 x[DV_TPM_MAX_ECC_BYTES];
+	uint8_t		 y[DV_TPM_MAX_ECC_BYTES];
+	size_t		 coordlen;
+};
+/* Frees n and zeroes k; accepts NULL. */
+void		pki_raw_key_clear(struct pki_raw_key *k);
+/*
+ * The parts of the RSA or EC (NIST P-256/384/521) key of SPKI DER, which
+ * must be exactly len bytes; an EC point is checked to be on its curve.
+ * Canonical encodings are read with local templates; others go through
+ * d2i_PUBKEY, so that what is accepted is what OpenSSL accepts.  *out is
+ * cleared on entry, pki_raw_key_clear when done.  DV_ERR_TOO_LARGE over
+ * DV_MAX_DER, DV_ERR_BAD_KEY for anything else (logged).
+ */
+enum dv_rc	pki_spki_raw_get(const uint8_t *der, size_t len,
+		    struct pki_raw_key *out);
+/* SPKI DER (new) of the RSA key n (big-endian, leading zeros allowed), e,
+ * byte for byte what i2d_PUBKEY writes.  DV_ERR_BAD_KEY for n = 0 or
+ * e = 0. */
+enum dv_rc	pki_spki_from_rsa(const uint8_t *n, size_t nlen, uint64_t e,
+		    uint8_t **der, size_t *len);
+/* SPKI DER (new; namedCurve, uncompressed point) of the point x, y on
+ * curve, as pki_key_from_ec takes them, byte for byte what i2d_PUBKEY
+ * writes.  DV_ERR_BAD_KEY for a point not on the curve. */
+enum dv_rc	pki_spki_from_ec(const char *curve, const uint8_t *x,
+		    size_t xlen, const uint8_t *y, size_t ylen, uint8_t **der,
+		    size_t *len);
 
 /* TPM signature schemes (TPM 2.0 Part 1 §30.2, Part 2 §11.2.1.5). */
 enum pki_tpm_sig {

@@ -5,6 +5,7 @@
 #ifndef DV_PKI_INT_H
 #define DV_PKI_INT_H
 
+#include <openssl/ec.h>
 #include <openssl/x509v3.h>
 
 #include "pki.h"
@@ -22,6 +23,18 @@ enum pki_md {
 /* Runs pki_init once if nobody did; false if it failed. */
 bool		 pki_ready(void);
 const EVP_MD	*pki_md(enum pki_md);
+/* The shared group of NIST P-256, P-384 or P-521 by NID (built once by
+ * pki_init; never freed by callers), NULL for another curve. */
+const EC_GROUP	*pki_ec_group(int nid);
+/*
+ * rawkey.c: the uncompressed point (at most 1 + 2 DV_TPM_MAX_ECC_BYTES
+ * into pub) of the affine x, y (big-endian, leading zeros allowed) on
+ * curve ("P-256", "P-384", "P-521"), checked to be on it, and the curve's
+ * shared group.  DV_ERR_BAD_KEY (logged) otherwise.
+ */
+enum dv_rc	 pki_ec_point_oct(const char *curve, const uint8_t *x,
+		    size_t xlen, const uint8_t *y, size_t ylen, uint8_t *pub,
+		    size_t *publen, const EC_GROUP **group);
 /* The pre-fetched digest for a digest NID, or NULL if it is not one. */
 const EVP_MD	*pki_md_by_nid(int nid);
 /* NID of the provisioner extension, registered by pki_init. */

@@ -359,41 +359,36 @@ ec_key_build(const char *group, const uint8_t *pub, size_t publen)
 }
 
 enum dv_rc
-pki_ecdh_ephemeral(EVP_PKEY *peer, const uint8_t *priv, size_t privlen,
+pki_ecdh_ephemeral(const char *curve, const uint8_t *x, size_t xlen,
+    const uint8_t *y, size_t ylen, const uint8_t *priv, size_t privlen,
     uint8_t *z, uint8_t *qx, uint8_t *qy, size_t *coordlen)
 {
-	char group[64];
 	uint8_t pub[1 + 2 * DV_TPM_MAX_ECC_BYTES];
-	EC_GROUP *g = NULL;
+	const EC_GROUP *g = NULL;
 	EC_POINT *q = NULL, *pk = NULL, *sh = NULL;
 	BN_CTX *bnctx = NULL;
-	BIGNUM *d = NULL, *x = NULL;
-	size_t flen, publen;
-	enum dv_rc rc = DV_ERR_CRYPTO;
-	int nid;
+	BIGNUM *d = NULL, *bx = NULL;
+	size_t flen, publen = 0;
+	enum dv_rc rc;
 
 	*coordlen = 0;
-	if (!EVP_PKEY_is_a(peer, "EC") || EVP_PKEY_get_utf8_string_param(peer,
-	    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), NULL) != 1 ||
-	    (nid = OBJ_sn2nid(group)) == NID_undef ||
-	    (g = EC_GROUP_new_by_curve_name(nid)) == NULL) {
-		pki_log_ssl(LOG_INFO, EV, "Part 1 Annex C.6.1: ECDH needs an "
-		    "EC key on a named curve");
-		return DV_ERR_BAD_KEY;
+	/* the peer's point, checked to be on the curve, and the curve's
+	 * group shared by every request (public parameters only) */
+	if ((rc = pki_ec_point_oct(curve, x, xlen, y, ylen, pub, &publen,
+	    &g)) != DV_OK) {
+		log_msg(LOG_INFO, EV, "{s:s}", "detail",
+		    "Part 1 Annex C.6.1: EK point");
+		return rc;
 	}
-	flen = ((size_t)EC_GROUP_get_degree(g) + 7) / 8;
+	rc = DV_ERR_CRYPTO;
+	flen = (publen - 1) / 2;
 	if ((bnctx = BN_CTX_secure_new()) == NULL ||
-	    (d = BN_secure_new()) == NULL || (x = BN_secure_new()) == NULL ||
+	    (d = BN_secure_new()) == NULL || (bx = BN_secure_new()) == NULL ||
 	    (q = EC_POINT_new(g)) == NULL || (sh = EC_POINT_new(g)) == NULL ||
 	    (pk = EC_POINT_new(g)) == NULL)
 		abort();
-	/* the peer's point, checked to be on the curve by oct2point */
-	if (flen == 0 || flen > DV_TPM_MAX_ECC_BYTES ||
-	    EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, pub,
-	    sizeof(pub), &publen) != 1 ||
-	    EC_POINT_oct2point(g, pk, pub, publen, bnctx) != 1) {
-		pki_log_ssl(LOG_INFO, EV, "Part 1 Annex C.6.1: EK point");
-		rc = DV_ERR_BAD_KEY;
+	if (EC_POINT_oct2point(g, pk, pub, publen, bnctx) != 1) {
+		pki_log_ssl(LOG_ERR, EV, "EC_POINT_oct2point");
 		goto out;
 	}
 	if (priv != NULL) {
@@ -423,8 +418,8 @@ pki_ecdh_ephemeral(EVP_PKEY *peer, const uint8_t *priv, size_t privlen,
 	    sizeof(pub), bnctx) != 1 + 2 * flen ||
 	    EC_POINT_mul(g, sh, NULL, pk, d, bnctx) != 1 ||
 	    EC_POINT_is_at_infinity(g, sh) ||
-	    EC_POINT_get_affine_coordinates(g, sh, x, NULL, bnctx) != 1 ||
-	    BN_bn2binpad(x, z, (int)flen) != (int)flen) {
+	    EC_POINT_get_affine_coordinates(g, sh, bx, NULL, bnctx) != 1 ||
+	    BN_bn2binpad(bx, z, (int)flen) != (int)flen) {
 		pki_log_ssl(LOG_ERR, EV, "ECDH");
 		goto out;
 	}
@@ -434,12 +429,11 @@ pki_ecdh_ephemeral(EVP_PKEY *peer, const uint8_t *priv, size_t privlen,
 	rc = DV_OK;
 out:
 	BN_clear_free(d);
-	BN_clear_free(x);
+	BN_clear_free(bx);
 	EC_POINT_clear_free(sh);
 	EC_POINT_free(q);
 	EC_POINT_free(pk);
 	BN_CTX_free(bnctx);
-	EC_GROUP_free(g);
 	return rc;
 }
 
@@ -460,7 +454,8 @@ pki_key_from_rsa(const uint8_t *n, size_t nlen, uint64_t e, EVP_PKEY **out)
 	}
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL || (be = BN_new()) == NULL)
 		abort();
-	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL ||
+	/* a zero modulus is no key (pki_spki_from_rsa refuses it too) */
+	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL || BN_is_zero(bn) ||
 	    BN_set_word(be, e) != 1 ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) != 1 ||
@@ -482,76 +477,29 @@ out:
 	return rc;
 }
 
-/* OpenSSL group name of a NIST curve named "P-256", "P-384", "P-521". */
-static const char *
-curve_group(const char *curve)
-{
-	if (strcmp(curve, "P-256") == 0)
-		return SN_X9_62_prime256v1;
-	if (strcmp(curve, "P-384") == 0)
-		return SN_secp384r1;
-	if (strcmp(curve, "P-521") == 0)
-		return SN_secp521r1;
-	return NULL;
-}
-
 enum dv_rc
 pki_key_from_ec(const char *curve, const uint8_t *x, size_t xlen,
     const uint8_t *y, size_t ylen, EVP_PKEY **out)
 {
 	uint8_t pub[1 + 2 * DV_TPM_MAX_ECC_BYTES];
-	const char *group;
-	size_t flen;
-	EVP_PKEY_CTX *ctx = NULL;
-	enum dv_rc rc = DV_ERR_BAD_KEY;
+	const EC_GROUP *g;
+	size_t publen;
+	enum dv_rc rc;
 
 	*out = NULL;
-	if ((group = curve_group(curve)) == NULL) {
-		log_msg(LOG_INFO, EV, "{s:s}", "detail", "unknown curve");
-		return DV_ERR_BAD_KEY;
-	}
-	flen = strcmp(curve, "P-256") == 0 ? 32 :
-	    strcmp(curve, "P-384") == 0 ? 48 : 66;
-	/* leading zeros may have been dropped (tpm2-tools BN_bn2bin) or,
-	 * never in practice, added: re-pad to the field length */
-	while (xlen > flen && *x == 0) {
-		x++;
-		xlen--;
-	}
-	while (ylen > flen && *y == 0) {
-		y++;
-		ylen--;
-	}
-	if (xlen > flen || ylen > flen) {
-		log_msg(LOG_INFO, EV, "{s:s}", "detail",
-		    "EC coordinate longer than the field");
-		return DV_ERR_BAD_KEY;
-	}
-	memset(pub, 0, sizeof(pub));
-	pub[0] = POINT_CONVERSION_UNCOMPRESSED;
-	memcpy(pub + 1 + flen - xlen, x, xlen);
-	memcpy(pub + 1 + 2 * flen - ylen, y, ylen);
-	/* EC_POINT_oct2point under fromdata refuses points off the curve */
-	if ((*out = ec_key_build(group, pub, 1 + 2 * flen)) == NULL) {
+	/* on the curve and not at infinity: on the NIST curves (cofactor 1)
+	 * that is the whole public key check; the full one adds a scalar
+	 * multiplication by the order (0.5 ms on P-384) */
+	if ((rc = pki_ec_point_oct(curve, x, xlen, y, ylen, pub, &publen,
+	    &g)) != DV_OK)
+		return rc;
+	if ((*out = ec_key_build(OBJ_nid2sn(EC_GROUP_get_curve_name(g)), pub,
+	    publen)) == NULL) {
 		pki_log_ssl(LOG_INFO, EV, "SEC 1 §2.3.4: EC point not on %s",
 		    curve);
 		return DV_ERR_BAD_KEY;
 	}
-	/* the quick check (point on the curve, not at infinity) is the whole
-	 * check on the NIST curves, whose cofactor is 1; the full one adds a
-	 * scalar multiplication by the order (0.5 ms on P-384) */
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL)) == NULL ||
-	    EVP_PKEY_public_check_quick(ctx) != 1) {
-		pki_log_ssl(LOG_INFO, EV, "SEC 1 §3.2.2.1: invalid EC public "
-		    "key");
-		EVP_PKEY_free(*out);
-		*out = NULL;
-		goto out;
-	}
-	rc = DV_OK;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	return rc;
+	return DV_OK;
 }
 
 enum dv_rc

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -25,6 +26,12 @@
 static pthread_once_t	 init_once = PTHREAD_ONCE_INIT;
 static enum dv_rc	 init_rc = DV_ERR_INTERNAL;
 static EVP_MD		*mds[PKI_MD__MAX];
+/* The NIST curves, built once: EC_GROUP_new_by_curve_name rebuilds a
+ * group from its tables each time (Montgomery context included), and a
+ * const group is safe to share between threads, as an EC_KEY's is. */
+static const int	 group_nids[] = { NID_X9_62_prime256v1, NID_secp384r1,
+			    NID_secp521r1 };
+static EC_GROUP		*groups[sizeof(group_nids) / sizeof(group_nids[0])];
 static int		 nid_provisioner = NID_undef;
 
 static const char *const md_names[PKI_MD__MAX] = {
@@ -52,6 +59,14 @@ init_run(void)
 		if ((mds[i] = EVP_MD_fetch(NULL, md_names[i], NULL)) == NULL) {
 			pki_log_ssl(LOG_ERR, "pki.init", "EVP_MD_fetch %s",
 			    md_names[i]);
+			return;
+		}
+	}
+	for (i = 0; i < (int)(sizeof(groups) / sizeof(groups[0])); i++) {
+		if ((groups[i] = EC_GROUP_new_by_curve_name(group_nids[i])) ==
+		    NULL) {
+			pki_log_ssl(LOG_ERR, "pki.init",
+			    "EC_GROUP_new_by_curve_name %d", group_nids[i]);
 			return;
 		}
 	}
@@ -93,6 +108,19 @@ pki_md(enum pki_md m)
 {
 	(void)pki_ready();
 	return mds[m];
+}
+
+const EC_GROUP *
+pki_ec_group(int nid)
+{
+	size_t i;
+
+	if (!pki_ready())
+		return NULL;
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (group_nids[i] == nid)
+			return groups[i];
+	return NULL;
 }
 
 const EVP_MD *

@@ -144,6 +144,7 @@ enum dv_rc	store_check(struct store *);
 /* Counters since store_open(), for tests and metrics. */
 struct store_stats {
 	uint64_t	 commits;	/* write transactions committed */
+	uint64_t	 commits_lazy;	/* of which not durable (store_write_lazy) */
 	uint64_t	 ops;		/* operations run by the committer */
 	uint64_t	 batch_max;	/* most operations in one transaction */
 	int		 schema_version; /* after the migrations of open */
@@ -177,6 +178,17 @@ enum dv_rc	store_write(struct store *, store_tx_fn fn, void *arg);
  * call the store's blocking functions.
  */
 enum dv_rc	store_write_volatile(struct store *, store_tx_fn fn, void *arg);
+/*
+ * store_write for a change whose loss in an OS crash or power cut only
+ * makes a client start over (a pending attestation session): when it
+ * returns the change is committed and visible to every reader and every
+ * node, but it may not be on disk yet.  A batch holding any store_write or
+ * typed write commits durably, and a durable commit makes every earlier
+ * commit durable too (store_int.h, begin).  Never for a certificate, an
+ * audit row or a used token, which must be durable before the caller acts
+ * on them.
+ */
+enum dv_rc	store_write_lazy(struct store *, store_tx_fn fn, void *arg);
 /* Runs fn with a reader connection (last committed state). */
 enum dv_rc	store_read(struct store *, store_tx_fn fn, void *arg);
 /* Inside a write: runs fn in a nested savepoint, undoing only its changes

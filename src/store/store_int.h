@@ -76,11 +76,20 @@ struct store_driver {
 	 * rows, if any, are discarded (migrations, pragmas). */
 	enum dv_rc	(*exec)(struct store_conn *, const char *sql);
 
-	/* A write transaction that holds the engine's write lock from its
+	/*
+	 * A write transaction that holds the engine's write lock from its
 	 * start (SQLite BEGIN IMMEDIATE), so that it cannot fail later on a
-	 * lock upgrade. */
-	enum dv_rc	(*begin)(struct store_conn *);
-	/* Commits; returns once the engine reports the commit durable. */
+	 * lock upgrade.  durable false: its commit may return before it is
+	 * on disk (SQLite synchronous=NORMAL in WAL mode; PostgreSQL SET
+	 * LOCAL synchronous_commit = off).  Such a commit is visible to
+	 * every connection at once and keeps the database consistent; an
+	 * OS crash or power cut can lose it, but never a later durable
+	 * commit without it (the log is written in order; SQLite's WAL
+	 * fsync of a durable commit covers the frames before it).
+	 */
+	enum dv_rc	(*begin)(struct store_conn *, bool durable);
+	/* Commits; returns once the engine reports the commit durable (or,
+	 * for a transaction begun not durable, visible). */
 	enum dv_rc	(*commit)(struct store_conn *);
 	/* Rolls back the open transaction, if any; never fails. */
 	void		(*rollback)(struct store_conn *);

@@ -26,6 +26,7 @@ enum inv_q {
 	INV_Q_DEV_UPDATE,
 	INV_Q_DEV_GET,
 	INV_Q_DEV_SEEN,
+	INV_Q_DEV_ACTIVATE,
 	INV_Q_DEV_MISSING,
 	INV_Q_DEV_MARK,
 	INV_Q_TAG_DEL,
@@ -101,10 +102,15 @@ static const char *const inv_sql[INV_Q__MAX] = {
 	[INV_Q_DEV_GET] =
 	    "SELECT " DEV_COLS " FROM devices d WHERE d.team = $1 "
 	    "AND d.id = $2",
+	/* two statements: a SET of status rewrites the devices_status index
+	 * entry even when the value stays (two more pages into the WAL on
+	 * every check-in of an active device) */
 	[INV_Q_DEV_SEEN] =
-	    "UPDATE devices SET last_seen_at = $3, status = CASE status "
-	    "WHEN 'approved' THEN 'active' ELSE status END "
-	    "WHERE team = $1 AND id = $2 RETURNING id",
+	    "UPDATE devices SET last_seen_at = $3 "
+	    "WHERE team = $1 AND id = $2 RETURNING status",
+	[INV_Q_DEV_ACTIVATE] =
+	    "UPDATE devices SET status = 'active' "
+	    "WHERE team = $1 AND id = $2 AND status = 'approved'",
 	[INV_Q_DEV_MISSING] =
 	    "UPDATE devices SET missing = 1, updated_at = $4 "
 	    "WHERE team = $1 AND source = $2 AND missing = 0 "
@@ -362,11 +368,26 @@ store_dev_seen(struct store_tx *tx, const char *team, const char *id,
     time_t when)
 {
 	struct store_stmt *st;
+	const char *status;
+	enum store_step r;
+	bool approved;
 
 	if (!store_tx_writer(tx, "devices"))
 		return DV_ERR_INTERNAL;
-	return returning_one(tx, RUN(tx, INV_Q_DEV_SEEN, &st, "tti", team,
-	    id, (int64_t)when), &st, "device");
+	r = RUN(tx, INV_Q_DEV_SEEN, &st, "tti", team, id, (int64_t)when);
+	if (r != STORE_STEP_ROW)
+		return returning_one(tx, r, &st, "device");
+	status = tx->drv->col_text(st, 0);
+	approved = status != NULL && strcmp(status, "approved") == 0;
+	while ((r = tx->drv->step(st)) == STORE_STEP_ROW)
+		;
+	tx->drv->reset(st);
+	if (r != STORE_STEP_DONE)
+		return DV_ERR_STORE;
+	if (!approved)
+		return DV_OK;
+	return store_step_rc(RUN(tx, INV_Q_DEV_ACTIVATE, NULL, "tt", team,
+	    id), DV_ERR_STORE, "device", id);
 }
 
 enum dv_rc

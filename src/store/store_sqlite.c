@@ -6,11 +6,14 @@
  * journal_mode=WAL, so readers never wait for the committer nor it for them,
  * and synchronous=FULL, so that COMMIT returns only after the WAL was
  * fsync'ed: a certificate is on disk before any byte of it leaves (DESIGN
- * §6).  Readers are query_only.  The volatile connection opens its own
- * file, the database's path + STORE_SQLITE_VOLATILE, in WAL mode with
- * synchronous=NORMAL: a commit only appends to the WAL (no fsync; the
- * checkpoints sync), which keeps the file consistent through a crash but
- * may lose the last commits, as store_write_volatile() allows.
+ * §6).  A transaction begun not durable runs under synchronous=NORMAL: its
+ * frames reach the WAL (the OS's page cache) without an fsync, and the
+ * next durable commit's fsync of the same file covers them.  Readers are
+ * query_only.  The volatile connection opens its own file, the database's
+ * path + STORE_SQLITE_VOLATILE, in WAL mode with synchronous=NORMAL: a
+ * commit only appends to the WAL (no fsync; the checkpoints sync), which
+ * keeps the file consistent through a crash but may lose the last commits,
+ * as store_write_volatile() allows.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,7 @@
 
 struct store_conn {
 	sqlite3		*db;		/* owned */
+	bool		 lazy;		/* writer: synchronous=NORMAL now */
 };
 
 struct store_stmt {
@@ -165,9 +169,20 @@ err:
 	return DV_ERR_STORE;
 }
 
+/*
+ * synchronous may not change inside a transaction ("Safety level may not
+ * be changed inside a transaction"): it is set before BEGIN, and only when
+ * it differs from the last one set.
+ */
 static enum dv_rc
-sqlite_begin(struct store_conn *c)
+sqlite_begin(struct store_conn *c, bool durable)
 {
+	if (c->lazy == durable) {
+		if (sqlite_exec(c, durable ? "PRAGMA synchronous = FULL" :
+		    "PRAGMA synchronous = NORMAL") != DV_OK)
+			return DV_ERR_STORE;
+		c->lazy = !durable;
+	}
 	return sqlite_exec(c, "BEGIN IMMEDIATE");
 }
 

@@ -61,13 +61,14 @@ share_rsa(const struct tpm_public *key, EVP_PKEY *k, const char *label,
  * seed = KDFe(nameAlg, Z, label, Qe.x, Qek.x, 8 hLen); the ciphertext is
  * the TPMS_ECC_POINT Qe, each coordinate at the curve's full length. */
 static enum dv_rc
-share_ecc(const struct tpm_public *key, EVP_PKEY *k, const char *label,
+share_ecc(const struct tpm_public *key, const char *label,
     const struct tpm_fixed *fixed, uint8_t *seed, size_t *seedlen,
     uint8_t **ct, size_t *ctlen)
 {
 	uint8_t z[DV_TPM_MAX_ECC_BYTES], qx[DV_TPM_MAX_ECC_BYTES];
 	uint8_t qy[DV_TPM_MAX_ECC_BYTES];
 	uint8_t *pt;
+	const char *curve;
 	enum pki_hash h;
 	size_t flen = 0;
 	enum dv_rc rc;
@@ -77,9 +78,18 @@ share_ecc(const struct tpm_public *key, EVP_PKEY *k, const char *label,
 		    "Part 1 Annex C.6.1: nameAlg is not a hash");
 		return DV_ERR_BAD_KEY;
 	}
-	if ((rc = pki_ecdh_ephemeral(k, fixed != NULL ? fixed->ecc_priv :
-	    NULL, fixed != NULL ? fixed->ecc_privlen : 0, z, qx, qy, &flen)) !=
-	    DV_OK)
+	if ((curve = tpm_curve_name(key->curve)) == NULL) {
+		log_msg(LOG_INFO, TPM_EV, "{s:s,s:i}", "detail",
+		    "Part 2 §11.2.5: curve not supported (NIST P-256, P-384, "
+		    "P-521 only)", "curve", (int)key->curve);
+		return DV_ERR_BAD_KEY;
+	}
+	/* straight from the TPM's point: no EVP_PKEY to build and take
+	 * apart again */
+	if ((rc = pki_ecdh_ephemeral(curve, key->unique,
+	    key->xlen, key->unique + key->xlen, key->uniquelen - key->xlen,
+	    fixed != NULL ? fixed->ecc_priv : NULL, fixed != NULL ?
+	    fixed->ecc_privlen : 0, z, qx, qy, &flen)) != DV_OK)
 		goto out;
 	/* partyUInfo is the ephemeral x, partyVInfo the EK's x as the TPM
 	 * holds it (its unique.ecc.x, whatever its length) */
@@ -110,12 +120,11 @@ tpm_secret_share(const struct tpm_public *key, const char *label,
 	*seedlen = 0;
 	*ct = NULL;
 	*ctlen = 0;
+	if (key->type == TPM_ALG_ECC)
+		return share_ecc(key, label, fixed, seed, seedlen, ct, ctlen);
 	if ((rc = tpm_public_to_pkey(key, &k)) != DV_OK)
 		return rc;
-	if (key->type == TPM_ALG_RSA)
-		rc = share_rsa(key, k, label, fixed, seed, seedlen, ct, ctlen);
-	else
-		rc = share_ecc(key, k, label, fixed, seed, seedlen, ct, ctlen);
+	rc = share_rsa(key, k, label, fixed, seed, seedlen, ct, ctlen);
 	pki_key_free(k);
 	return rc;
 }

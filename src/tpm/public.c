@@ -162,9 +162,8 @@ tpm_public_name(const struct tpm_public *p, uint8_t name[TPM_NAME_MAX],
 	return DV_OK;
 }
 
-/* "P-256" ... for the NIST curves OpenSSL has; NULL for the others. */
-static const char *
-curve_name(uint16_t curve)
+const char *
+tpm_curve_name(uint16_t curve)
 {
 	switch (curve) {
 	case TPM_ECC_NIST_P256:
@@ -187,7 +186,7 @@ tpm_public_to_pkey(const struct tpm_public *p, EVP_PKEY **out)
 	if (p->type == TPM_ALG_RSA)
 		return pki_key_from_rsa(p->unique, p->uniquelen,
 		    p->rsa_exponent, out);
-	if (p->type != TPM_ALG_ECC || (curve = curve_name(p->curve)) ==
+	if (p->type != TPM_ALG_ECC || (curve = tpm_curve_name(p->curve)) ==
 	    NULL) {
 		log_msg(LOG_INFO, TPM_EV, "{s:s,s:i}", "detail",
 		    "Part 2 §11.2.5: curve not supported (NIST P-256, P-384, "
@@ -201,16 +200,24 @@ tpm_public_to_pkey(const struct tpm_public *p, EVP_PKEY **out)
 enum dv_rc
 tpm_public_spki(const struct tpm_public *p, uint8_t **der, size_t *len)
 {
-	EVP_PKEY *k = NULL;
-	enum dv_rc rc;
+	const char *curve;
 
 	*der = NULL;
 	*len = 0;
-	if ((rc = tpm_public_to_pkey(p, &k)) != DV_OK)
-		return rc;
-	rc = pki_key_spki_der(k, der, len);
-	pki_key_free(k);
-	return rc;
+	/* the same checks as tpm_public_to_pkey, without an EVP_PKEY and
+	 * OpenSSL's encoder (pki_spki_from_*) */
+	if (p->type == TPM_ALG_RSA)
+		return pki_spki_from_rsa(p->unique, p->uniquelen,
+		    p->rsa_exponent, der, len);
+	if (p->type != TPM_ALG_ECC || (curve = tpm_curve_name(p->curve)) ==
+	    NULL) {
+		log_msg(LOG_INFO, TPM_EV, "{s:s,s:i}", "detail",
+		    "Part 2 §11.2.5: curve not supported (NIST P-256, P-384, "
+		    "P-521 only)", "curve", (int)p->curve);
+		return DV_ERR_BAD_KEY;
+	}
+	return pki_spki_from_ec(curve, p->unique, p->xlen, p->unique + p->xlen,
+	    p->uniquelen - p->xlen, der, len);
 }
 
 /* TCG EK Credential Profile templates L-1, L-2 (attributes 0x000300B2) and
@@ -261,61 +268,61 @@ ek_template(struct tpm_public *p, unsigned bits)
 }
 
 /* Fills p from the EK key k: RSA 2048/3072/4096 with an odd 32-bit
- * exponent, or ECC P-256/P-384/P-521, with its template's parameters. */
+ * exponent, or ECC P-256/P-384/P-521, with its template's parameters.
+ * Takes k's modulus. */
 static bool
-ek_fill(struct tpm_public *p, EVP_PKEY *k)
+ek_fill(struct tpm_public *p, struct pki_raw_key *k)
 {
-	uint8_t x[DV_TPM_MAX_ECC_BYTES], y[DV_TPM_MAX_ECC_BYTES];
-	const char *curve = NULL;
-	uint64_t e = 0;
-	size_t flen = 0;
-
-	if (pki_key_rsa_get(k, &p->unique, &p->uniquelen, &e) == DV_OK) {
+	if (k->rsa) {
 		p->type = TPM_ALG_RSA;
-		p->rsa_exponent = (uint32_t)e;
+		p->unique = k->n;
+		p->uniquelen = k->nlen;
+		k->n = NULL;
+		k->nlen = 0;
+		p->rsa_exponent = (uint32_t)k->e;
 		/* Part 2 §12.2.3.5: a 32-bit exponent; keyBits exact */
-		return e >= 3 && e <= UINT32_MAX && (e & 1) != 0 &&
+		return k->e >= 3 && k->e <= UINT32_MAX && (k->e & 1) != 0 &&
 		    (p->unique[0] & 0x80) != 0 &&
 		    ek_template(p, (unsigned)p->uniquelen * 8);
 	}
-	if (pki_key_ec_get(k, &curve, x, y, &flen) != DV_OK)
-		return false;
 	p->type = TPM_ALG_ECC;
-	p->curve = strcmp(curve, "P-256") == 0 ? TPM_ECC_NIST_P256 :
-	    strcmp(curve, "P-384") == 0 ? TPM_ECC_NIST_P384 :
+	p->curve = strcmp(k->curve, "P-256") == 0 ? TPM_ECC_NIST_P256 :
+	    strcmp(k->curve, "P-384") == 0 ? TPM_ECC_NIST_P384 :
 	    TPM_ECC_NIST_P521;
-	p->xlen = flen;
-	p->uniquelen = 2 * flen;
-	p->unique = xmalloc(2 * flen);
-	memcpy(p->unique, x, flen);
-	memcpy(p->unique + flen, y, flen);
+	p->xlen = k->coordlen;
+	p->uniquelen = 2 * k->coordlen;
+	p->unique = xmalloc(2 * k->coordlen);
+	memcpy(p->unique, k->x, k->coordlen);
+	memcpy(p->unique + k->coordlen, k->y, k->coordlen);
 	return ek_template(p, 0);
 }
 
 enum dv_rc
 tpm_ek_from_spki(const uint8_t *der, size_t len, struct tpm_public **out)
 {
+	struct pki_raw_key k;
 	struct tpm_public *p = NULL;
-	EVP_PKEY *k = NULL;
 	enum dv_rc rc;
 
 	*out = NULL;
-	if ((rc = pki_key_from_spki(der, len, &k)) != DV_OK)
+	/* the key's parts without OpenSSL 3's decoder (pki_spki_raw_get):
+	 * most of an /attest request's CPU went to it */
+	if ((rc = pki_spki_raw_get(der, len, &k)) != DV_OK)
 		return rc;
 	p = xcalloc(1, sizeof(*p));
-	if (!ek_fill(p, k)) {
+	if (!ek_fill(p, &k)) {
 		log_msg(LOG_INFO, TPM_EV, "{s:s}", "detail",
 		    "spec §2.6 step 2: EK is not RSA 2048/3072/4096 (odd "
 		    "32-bit exponent) or ECC P-256/P-384/P-521");
 		rc = DV_ERR_BAD_KEY;
 		goto err;
 	}
-	pki_key_free(k);
+	pki_raw_key_clear(&k);
 	*out = p;
 	return DV_OK;
 err:
 	tpm_public_free(p);
-	pki_key_free(k);
+	pki_raw_key_clear(&k);
 	return rc;
 }
 

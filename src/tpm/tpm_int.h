@@ -16,6 +16,9 @@
 
 /* The pki hash of a TPM_ALG_ID hash; false for anything else. */
 bool		tpm_hash_of(uint16_t alg, enum pki_hash *out);
+/* "P-256", "P-384", "P-521" for a TPM_ECC_CURVE OpenSSL has; NULL for
+ * the others. */
+const char	*tpm_curve_name(uint16_t curve);
 
 /*
  * Fixed "random" inputs of the secret sharing (known-answer tests only;

@@ -1222,6 +1222,131 @@ test_ek_spki_urn(void **state)
 	assert_null(a);
 }
 
+/*
+ * rawkey.c against OpenSSL's own decoder and encoder: for RSA keys (one
+ * with a modulus whose top byte is small, so leading zeros are trimmed)
+ * and each NIST curve, the parts read from i2d_PUBKEY's DER are those of
+ * the EVP_PKEY accessors, and the SPKI written from them is i2d_PUBKEY's,
+ * byte for byte.  A compressed point takes the decoder path and reads the
+ * same; a point off the curve, a truncated SPKI and an Ed25519 key are
+ * refused.
+ */
+static void
+rawkey_check(EVP_PKEY *k)
+{
+	struct pki_raw_key r;
+	uint8_t *spki = NULL, *mine = NULL, *n = NULL;
+	uint8_t x[DV_TPM_MAX_ECC_BYTES], y[DV_TPM_MAX_ECC_BYTES];
+	const char *curve = NULL;
+	size_t len = 0, mlen = 0, nlen = 0, flen = 0;
+	uint64_t e = 0;
+
+	assert_int_equal(pki_key_spki_der(k, &spki, &len), DV_OK);
+	assert_int_equal(pki_spki_raw_get(spki, len, &r), DV_OK);
+	if (pki_key_rsa_get(k, &n, &nlen, &e) == DV_OK) {
+		assert_true(r.rsa);
+		assert_int_equal(r.nlen, nlen);
+		assert_memory_equal(r.n, n, nlen);
+		assert_int_equal(r.e, e);
+		assert_int_equal(pki_spki_from_rsa(r.n, r.nlen, r.e, &mine,
+		    &mlen), DV_OK);
+	} else {
+		assert_int_equal(pki_key_ec_get(k, &curve, x, y, &flen),
+		    DV_OK);
+		assert_false(r.rsa);
+		assert_string_equal(r.curve, curve);
+		assert_int_equal(r.coordlen, flen);
+		assert_memory_equal(r.x, x, flen);
+		assert_memory_equal(r.y, y, flen);
+		assert_int_equal(pki_spki_from_ec(r.curve, r.x, r.coordlen,
+		    r.y, r.coordlen, &mine, &mlen), DV_OK);
+	}
+	assert_int_equal(mlen, len);
+	assert_memory_equal(mine, spki, len);
+	/* a truncated SPKI is refused on both paths */
+	pki_raw_key_clear(&r);
+	assert_int_equal(pki_spki_raw_get(spki, len - 1, &r), DV_ERR_BAD_KEY);
+	pki_raw_key_clear(&r);
+	free(n);
+	free(mine);
+	free(spki);
+}
+
+static void
+test_rawkey(void **state)
+{
+	static const char *const curves[] = { "P-256", "P-384", "P-521" };
+	static const size_t flens[] = { 32, 48, 66 };
+	/* P-256 SPKI with the compressed generator (02 || Gx) */
+	static const uint8_t comp[] = {
+		0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
+		0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+		0x03, 0x01, 0x07, 0x03, 0x22, 0x00, 0x03, 0x6b, 0x17, 0xd1,
+		0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63,
+		0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33,
+		0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96 };
+	struct pki_raw_key r;
+	EVP_PKEY *k;
+	uint8_t *spki = NULL, *der = NULL;
+	size_t len = 0, dlen = 0, flen, i;
+	int tries;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		assert_non_null(k = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+		    curves[i]));
+		rawkey_check(k);
+		/* the same point with y + 1 is off the curve */
+		assert_int_equal(pki_key_spki_der(k, &spki, &len), DV_OK);
+		spki[len - 1] ^= 1;
+		assert_int_equal(pki_spki_raw_get(spki, len, &r),
+		    DV_ERR_BAD_KEY);
+		flen = flens[i];
+		assert_int_equal(pki_spki_from_ec(curves[i], spki + len -
+		    2 * flen, flen, spki + len - flen, flen, &der, &dlen),
+		    DV_ERR_BAD_KEY);
+		assert_null(der);
+		pki_raw_key_clear(&r);
+		free(spki);
+		EVP_PKEY_free(k);
+	}
+	/* RSA: until a modulus whose DER INTEGER needs no 0x00 pad is seen
+	 * too, both shapes are covered (2048-bit keys always have the top
+	 * bit set: a 2047-bit modulus does not) */
+	assert_non_null(k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+	    (size_t)2048));
+	rawkey_check(k);
+	EVP_PKEY_free(k);
+	for (tries = 0; tries < 2; tries++) {
+		assert_non_null(k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
+		    (size_t)(tries == 0 ? 2047 : 1031)));
+		rawkey_check(k);
+		EVP_PKEY_free(k);
+	}
+	/* compressed: decoded by OpenSSL, read as the uncompressed point */
+	assert_int_equal(pki_spki_raw_get(comp, sizeof(comp), &r), DV_OK);
+	assert_false(r.rsa);
+	assert_string_equal(r.curve, "P-256");
+	assert_int_equal(r.coordlen, 32);
+	assert_memory_equal(r.x, comp + 27, 32);
+	pki_raw_key_clear(&r);
+	/* not RSA or EC */
+	assert_non_null(k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"));
+	assert_int_equal(pki_key_spki_der(k, &spki, &len), DV_OK);
+	assert_int_equal(pki_spki_raw_get(spki, len, &r), DV_ERR_BAD_KEY);
+	pki_raw_key_clear(&r);
+	free(spki);
+	EVP_PKEY_free(k);
+	/* degenerate inputs of the encoders */
+	assert_int_equal(pki_spki_from_rsa((const uint8_t *)"\0", 1, 65537,
+	    &der, &dlen), DV_ERR_BAD_KEY);
+	assert_int_equal(pki_spki_from_rsa((const uint8_t *)"\x01", 1, 0,
+	    &der, &dlen), DV_ERR_BAD_KEY);
+	assert_int_equal(pki_spki_from_ec("P-192", comp + 27, 32, comp + 27,
+	    32, &der, &dlen), DV_ERR_BAD_KEY);
+	assert_null(der);
+}
+
 static void
 test_sans(void **state)
 {
@@ -1560,6 +1685,7 @@ main(void)
 		cmocka_unit_test(test_ocsp),
 		cmocka_unit_test(test_sans),
 		cmocka_unit_test(test_ek_spki_urn),
+		cmocka_unit_test(test_rawkey),
 		cmocka_unit_test(test_verify_raw),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_b64),
