@@ -43,6 +43,7 @@ static const struct acme_err_info errs[ACME_ERR__MAX] = {
 	[ACME_ERR_UNAVAILABLE] = { URN "serverInternal", 503 },
 	[ACME_ERR_BAD_ATTESTATION_STATEMENT] = { URN "badAttestationStatement",
 	    400 },
+	[ACME_ERR_ALREADY_REPLACED] = { URN "alreadyReplaced", 409 },
 };
 
 const char *const acme_ch_names[ACME_CH__MAX] = {

@@ -44,6 +44,7 @@ enum acme_err {
 	ACME_ERR_MEDIA_TYPE,		/* malformed, status 415 */
 	ACME_ERR_UNAVAILABLE,		/* serverInternal, status 503 */
 	ACME_ERR_BAD_ATTESTATION_STATEMENT, /* draft-ietf-acme-device-attest */
+	ACME_ERR_ALREADY_REPLACED,	/* RFC 9773 §5, status 409 */
 	ACME_ERR__MAX
 };
 

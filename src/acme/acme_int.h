@@ -214,7 +214,8 @@ enum dv_rc	acme_tlsalpn01_validate(const struct acme_job *, json_t **err);
  * into out (false, logged, when invalid).  acme_attest_order_has_device
  * is true when newOrder's identifiers include a permanent-identifier;
  * acme_attest_order_new then creates that order (one identifier, one
- * device-attest-01 challenge) with the validity [nb, na].
+ * device-attest-01 challenge) with the validity [nb, na], replacing the
+ * certificate of certID replaces (RFC 9773 §5) when not NULL.
  * acme_attest_validate verifies the payload's attObj for challenge ch of
  * z (already "processing"), records the outcome (acme_chall_result, the
  * attested key on z) and updates ch for the answer.
@@ -225,7 +226,7 @@ enum dv_rc	acme_tlsalpn01_validate(const struct acme_job *, json_t **err);
 bool		acme_attest_cfg_load(const struct prov *, struct acme_cfg *out);
 bool		acme_attest_order_has_device(const json_t *ids);
 void		acme_attest_order_new(struct acme_ctx *, const json_t *ids,
-		    time_t nb, time_t na);
+		    const char *replaces, time_t nb, time_t na);
 void		acme_attest_validate(struct acme_ctx *,
 		    const struct store_acme_authz *z,
 		    struct store_acme_chall *ch);
@@ -247,6 +248,21 @@ void		acme_renewal_info(struct acme_ctx *, const char *cert_id);
  * new; false, nothing allocated, when malformed. */
 bool		acme_certid_parse(const char *cert_id, uint8_t **aki,
 		    size_t *akilen, char **serial);
+/*
+ * The replaces member of a newOrder (RFC 9773 §5) whose identifiers are
+ * ids ([{type, value}], normalized): the certID names a certificate this
+ * authority issued to an order of the same account that shares at least
+ * one identifier with ids.  true when it does, else false with the
+ * problem set.  Whether another order already replaces it is the insert
+ * transaction's to say (acme_replaces_tx).
+ */
+bool		acme_replaces_check(struct acme_ctx *, const char *cert_id,
+		    const json_t *ids);
+/* In the newOrder transaction of o: DV_ERR_EXISTS with *replaced when an
+ * order that is not invalid already replaces o->replaces (alreadyReplaced),
+ * DV_OK when o->replaces is NULL or free. */
+enum dv_rc	acme_replaces_tx(struct store_tx *,
+		    const struct store_acme_order *o, bool *replaced);
 
 /* A problem object of err with detail (new reference). */
 json_t		*acme_problem_json(enum acme_err err, const char *detail);

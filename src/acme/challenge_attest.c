@@ -91,6 +91,7 @@ struct device_order {
 	struct store_acme_order o;
 	struct store_acme_authz z;
 	struct store_acme_chall ch;
+	bool		 replaced;	/* out: alreadyReplaced */
 };
 
 static enum dv_rc
@@ -99,15 +100,16 @@ device_order_tx(struct store_tx *tx, void *arg)
 	struct device_order *d = arg;
 	enum dv_rc rc;
 
-	if ((rc = store_acme_order_insert(tx, &d->o)) != DV_OK ||
+	if ((rc = acme_replaces_tx(tx, &d->o, &d->replaced)) != DV_OK ||
+	    (rc = store_acme_order_insert(tx, &d->o)) != DV_OK ||
 	    (rc = store_acme_authz_insert(tx, &d->z)) != DV_OK)
 		return rc;
 	return store_acme_chall_insert(tx, &d->ch);
 }
 
 void
-acme_attest_order_new(struct acme_ctx *c, const json_t *ids, time_t nb,
-    time_t na)
+acme_attest_order_new(struct acme_ctx *c, const json_t *ids,
+    const char *replaces, time_t nb, time_t na)
 {
 	struct device_order d;
 	struct store_acme_order *o = &d.o;
@@ -139,6 +141,9 @@ acme_attest_order_new(struct acme_ctx *c, const json_t *ids, time_t nb,
 	}
 	norm = json_pack("[{s:s,s:s}]", "type", "permanent-identifier",
 	    "value", value);
+	if (replaces != NULL && !acme_replaces_check(c, replaces, norm))
+		goto out;
+	o->replaces = (char *)replaces;
 	o->id = acme_id_new();
 	o->prov = c->provid;
 	o->account_id = c->acct.id;
@@ -161,7 +166,11 @@ acme_attest_order_new(struct acme_ctx *c, const json_t *ids, time_t nb,
 	ch->token = acme_id_new();
 	ch->status = "pending";
 	if (store_write(c->store, device_order_tx, &d) != DV_OK) {
-		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
+		if (d.replaced)
+			acme_fail(c, ACME_ERR_ALREADY_REPLACED, "another order "
+			    "already replaces this certificate (RFC 9773 §5)");
+		else
+			acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
 		goto out;
 	}
 	log_msg(LOG_INFO, "acme.order", "{s:s,s:s,s:s,s:s}", "provisioner",

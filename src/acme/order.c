@@ -51,6 +51,8 @@ acme_order_json(const struct acme_ctx *c, const struct store_acme_order *o,
 	u = acme_url(c, "/order/", o->id);
 	json_object_set_new(j, "finalize", json_pack("s+", u, "/finalize"));
 	free(u);
+	if (o->replaces != NULL)
+		json_object_set_new(j, "replaces", json_string(o->replaces));
 	if (o->cert_serial != NULL && strcmp(o->status, "valid") == 0) {
 		u = acme_url(c, "/cert/", o->id);
 		json_object_set_new(j, "certificate", json_string(u));
@@ -70,6 +72,7 @@ struct new_order {
 	struct store_acme_chall ch[ACME_MAX_IDENTIFIERS][ACME_CH__MAX];
 	size_t		 nch[ACME_MAX_IDENTIFIERS];
 	size_t		 n;
+	bool		 replaced;	/* out: alreadyReplaced */
 };
 
 static enum dv_rc
@@ -79,7 +82,8 @@ new_order_tx(struct store_tx *tx, void *arg)
 	size_t i, k;
 	enum dv_rc rc;
 
-	if ((rc = store_acme_order_insert(tx, &no->o)) != DV_OK)
+	if ((rc = acme_replaces_tx(tx, &no->o, &no->replaced)) != DV_OK ||
+	    (rc = store_acme_order_insert(tx, &no->o)) != DV_OK)
 		return rc;
 	for (i = 0; i < no->n; i++) {
 		if ((rc = store_acme_authz_insert(tx, &no->z[i])) != DV_OK)
@@ -107,6 +111,7 @@ new_order_free(struct new_order *no)
 	}
 	free(no->o.id);
 	free(no->o.identifiers);
+	free(no->o.replaces);
 }
 
 /* Checks one identifier and adds it to sans; false with the problem
@@ -163,7 +168,7 @@ acme_order_new(struct acme_ctx *c)
 	struct pki_sans sans = { 0 };
 	const struct prov_claims *cl = prov_get_claims(c->prov);
 	const json_t *ids = NULL, *e;
-	const char *nb = NULL, *na = NULL;
+	const char *nb = NULL, *na = NULL, *replaces = NULL;
 	json_t *norm = NULL;
 	json_error_t err;
 	time_t now = dv_now(), tnb, tna;
@@ -172,8 +177,9 @@ acme_order_new(struct acme_ctx *c)
 
 	if (!acme_verify(c, false) || !acme_payload(c, false))
 		return;
-	if (json_unpack_ex(c->payload, &err, 0, "{s:o,s?s,s?s}",
-	    "identifiers", &ids, "notBefore", &nb, "notAfter", &na) != 0 ||
+	if (json_unpack_ex(c->payload, &err, 0, "{s:o,s?s,s?s,s?s}",
+	    "identifiers", &ids, "notBefore", &nb, "notAfter", &na,
+	    "replaces", &replaces) != 0 ||
 	    !json_is_array(ids) || json_array_size(ids) == 0) {
 		acme_fail(c, ACME_ERR_MALFORMED, "newOrder needs a non-empty "
 		    "identifiers array");
@@ -186,7 +192,7 @@ acme_order_new(struct acme_ctx *c)
 	}
 	if (acme_attest_order_has_device(ids)) {
 		/* device-attest-01: validity from the claims only */
-		acme_attest_order_new(c, ids, now - 60, now +
+		acme_attest_order_new(c, ids, replaces, now - 60, now +
 		    cl->default_dur);
 		goto out;
 	}
@@ -224,6 +230,9 @@ acme_order_new(struct acme_ctx *c)
 		json_array_append_new(norm, json_pack("{s:s,s:s}", "type",
 		    sans.v[i].type == PKI_SAN_IP ? "ip" : "dns", "value",
 		    sans.v[i].value));
+	if (replaces != NULL && !acme_replaces_check(c, replaces, norm))
+		goto out;
+	no->o.replaces = replaces != NULL ? xstrdup(replaces) : NULL;
 	no->o.id = acme_id_new();
 	no->o.prov = c->provid;
 	no->o.account_id = c->acct.id;
@@ -268,7 +277,11 @@ acme_order_new(struct acme_ctx *c)
 		}
 	}
 	if (store_write(c->store, new_order_tx, no) != DV_OK) {
-		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
+		if (no->replaced)
+			acme_fail(c, ACME_ERR_ALREADY_REPLACED, "another order "
+			    "already replaces this certificate (RFC 9773 §5)");
+		else
+			acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
 		goto out;
 	}
 	log_msg(LOG_INFO, "acme.order", "{s:s,s:s,s:s}", "provisioner",

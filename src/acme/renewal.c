@@ -134,3 +134,103 @@ out:
 	free(aki);
 	free(serial);
 }
+
+/* ---- newOrder "replaces" (RFC 9773 §5) ------------------------------ */
+
+/* True when the JSON identifier arrays a and b share a {type, value}. */
+static bool
+ids_share(const json_t *a, const json_t *b)
+{
+	const json_t *x, *y;
+	size_t i, k;
+
+	json_array_foreach(a, i, x)
+		json_array_foreach(b, k, y)
+			if (json_equal((json_t *)x, (json_t *)y))
+				return true;
+	return false;
+}
+
+struct replaced_by {
+	const char	*serial;
+	struct store_acme_order o;
+};
+
+static enum dv_rc
+order_by_cert_tx(struct store_tx *tx, void *arg)
+{
+	struct replaced_by *r = arg;
+
+	return store_acme_order_by_cert(tx, r->serial, &r->o);
+}
+
+bool
+acme_replaces_check(struct acme_ctx *c, const char *cert_id,
+    const json_t *ids)
+{
+	struct replaced_by r;
+	uint8_t *aki = NULL;
+	size_t akilen = 0;
+	char *serial = NULL;
+	json_t *old = NULL;
+	bool ok = false;
+	enum dv_rc rc;
+
+	memset(&r, 0, sizeof(r));
+	if (!acme_certid_parse(cert_id, &aki, &akilen, &serial)) {
+		acme_fail(c, ACME_ERR_MALFORMED, "replaces is not a certID "
+		    "(RFC 9773 §4.1)");
+		goto out;
+	}
+	r.serial = serial;
+	if (!pki_cert_ski_equal(c->auth->inter, aki, akilen) ||
+	    (rc = store_read(c->store, order_by_cert_tx, &r)) ==
+	    DV_ERR_NOT_FOUND || (rc == DV_OK && strcmp(r.o.prov, c->provid)
+	    != 0)) {
+		acme_fail(c, ACME_ERR_MALFORMED, "replaces names no "
+		    "certificate this ACME provisioner issued");
+		goto out;
+	}
+	if (rc != DV_OK) {
+		acme_fail(c, ACME_ERR_UNAVAILABLE, "try again later");
+		goto out;
+	}
+	if (strcmp(r.o.account_id, c->acct.id) != 0) {
+		acme_fail(c, ACME_ERR_UNAUTHORIZED, "the certificate replaces "
+		    "names was issued to another account");
+		goto out;
+	}
+	if ((old = json_loads(r.o.identifiers, JSON_REJECT_DUPLICATES, NULL))
+	    == NULL || !ids_share(old, ids)) {
+		acme_fail(c, ACME_ERR_MALFORMED, "the order shares no "
+		    "identifier with the certificate it replaces");
+		goto out;
+	}
+	ok = true;
+out:
+	json_decref(old);
+	store_acme_order_clear(&r.o);
+	free(aki);
+	free(serial);
+	return ok;
+}
+
+enum dv_rc
+acme_replaces_tx(struct store_tx *tx, const struct store_acme_order *o,
+    bool *replaced)
+{
+	enum dv_rc rc;
+
+	*replaced = false;
+	if (o->replaces == NULL)
+		return DV_OK;
+	rc = store_acme_order_replaced(tx, o->prov, o->replaces,
+	    o->created_at);
+	if (rc == DV_ERR_NOT_FOUND)
+		return DV_OK;
+	if (rc == DV_OK) {
+		*replaced = true;
+		return DV_ERR_EXISTS;
+	}
+	return rc;
+}

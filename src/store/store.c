@@ -306,6 +306,13 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX attestation_sessions_pending "
 	"  ON attestation_sessions (team, ek_urn, expires_at) "
 	"  WHERE used_at IS NULL;",
+	/*
+	 * 7: the certificate an ACME order replaces (RFC 9773 §5): its
+	 * certID as the client sent it, at most one order that is not
+	 * invalid per certificate (store_acme_order_replaced).
+	 */
+	"ALTER TABLE acme_orders ADD COLUMN replaces TEXT;"
+	"CREATE INDEX acme_orders_replaces ON acme_orders (replaces);",
 };
 
 /*

@@ -481,6 +481,7 @@ struct store_acme_order {
 	char		*error;		/* problem JSON text, may be NULL */
 	char		*cert_serial;	/* may be NULL */
 	time_t		 created_at;
+	char		*replaces;	/* RFC 9773 certID, may be NULL */
 };
 void		store_acme_order_clear(struct store_acme_order *);
 
@@ -565,6 +566,11 @@ enum dv_rc	store_acme_nonce_insert(struct store_tx *, const char *id,
  * transaction. */
 enum dv_rc	store_acme_nonce_take(struct store_tx *, const char *id,
 		    time_t now);
+
+/* DV_OK when an order of prov that is not invalid (nor expired at now
+ * while pending) says it replaces cert_id, DV_ERR_NOT_FOUND when none. */
+enum dv_rc	store_acme_order_replaced(struct store_tx *, const char *prov,
+		    const char *cert_id, time_t now);
 
 /* DV_ERR_EXISTS when prov already has an account with the thumbprint. */
 enum dv_rc	store_acme_account_insert(struct store_tx *,

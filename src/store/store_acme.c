@@ -40,6 +40,7 @@ enum acme_q {
 	ACME_Q_CHALL_LIST,
 	ACME_Q_ORDER_PROCESSING,
 	ACME_Q_CERT_STORED,
+	ACME_Q_ORDER_REPLACED,
 	ACME_Q__MAX
 };
 
@@ -49,7 +50,7 @@ _Static_assert(ACME_Q_BASE + ACME_Q__MAX <= STORE_XSTMT_MAX,
 #define ACCT_COLS	"id, prov, thumbprint, jwk, status, contact, created_at"
 #define ORDER_COLS							\
 	"id, prov, account_id, status, identifiers, not_before, "	\
-	"not_after, expires_at, error, cert_serial, created_at"
+	"not_after, expires_at, error, cert_serial, created_at, replaces"
 #define AUTHZ_COLS							\
 	"id, order_id, account_id, ident_type, ident_value, wildcard, "	\
 	"status, expires_at, key_sha256, idx"
@@ -77,7 +78,7 @@ static const char *const acme_sql[ACME_Q__MAX] = {
 	    "contact = $5 WHERE id = $1",
 	[ACME_Q_ORDER_INSERT] =
 	    "INSERT INTO acme_orders (" ORDER_COLS ") VALUES "
-	    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+	    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 	[ACME_Q_ORDER_GET] =
 	    "SELECT " ORDER_COLS " FROM acme_orders WHERE id = $1",
 	[ACME_Q_ORDER_UPDATE] =
@@ -115,6 +116,10 @@ static const char *const acme_sql[ACME_Q__MAX] = {
 	    "ORDER BY created_at, id LIMIT $1",
 	[ACME_Q_CERT_STORED] =
 	    "SELECT 1 FROM certificates WHERE serial = $1",
+	[ACME_Q_ORDER_REPLACED] =
+	    "SELECT 1 FROM acme_orders WHERE replaces = $1 AND prov = $2 "
+	    "AND status != 'invalid' AND (status != 'pending' OR "
+	    "expires_at > $3) LIMIT 1",
 };
 
 #define RUN(tx, q, stp, ...)						\
@@ -262,6 +267,7 @@ store_acme_order_clear(struct store_acme_order *o)
 	free(o->identifiers);
 	free(o->error);
 	free(o->cert_serial);
+	free(o->replaces);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -272,10 +278,11 @@ store_acme_order_insert(struct store_tx *tx,
 	if (!store_tx_writer(tx, "acme_orders"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_ORDER_INSERT, NULL,
-	    "tttttiiitti", o->id, o->prov, o->account_id, o->status,
+	    "tttttiiittit", o->id, o->prov, o->account_id, o->status,
 	    o->identifiers, (int64_t)o->not_before, (int64_t)o->not_after,
 	    (int64_t)o->expires_at, o->error, o->cert_serial,
-	    (int64_t)o->created_at), DV_ERR_EXISTS, "acme order", o->id);
+	    (int64_t)o->created_at, o->replaces), DV_ERR_EXISTS, "acme order",
+	    o->id);
 }
 
 enum dv_rc
@@ -303,6 +310,7 @@ store_acme_order_get(struct store_tx *tx, const char *id,
 	out->error = store_strdup(d->col_text(st, 8));
 	out->cert_serial = store_strdup(d->col_text(st, 9));
 	out->created_at = (time_t)d->col_int64(st, 10);
+	out->replaces = store_strdup(d->col_text(st, 11));
 	d->reset(st);
 	return DV_OK;
 }
@@ -363,6 +371,23 @@ store_acme_order_by_cert(struct store_tx *tx, const char *serial,
 	rc = store_acme_order_get(tx, id, out);
 	free(id);
 	return rc;
+}
+
+enum dv_rc
+store_acme_order_replaced(struct store_tx *tx, const char *prov,
+    const char *cert_id, time_t now)
+{
+	struct store_stmt *st = NULL;
+	enum store_step r;
+
+	r = RUN(tx, ACME_Q_ORDER_REPLACED, &st, "tti", cert_id, prov,
+	    (int64_t)now);
+	if (r == STORE_STEP_DONE)
+		return DV_ERR_NOT_FOUND;
+	if (r != STORE_STEP_ROW)
+		return DV_ERR_STORE;
+	tx->drv->reset(st);
+	return DV_OK;
 }
 
 /* ---- authorizations -------------------------------------------------- */

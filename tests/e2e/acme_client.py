@@ -397,6 +397,33 @@ for cid, what, st in (
     ok(r.status == st and r.problem() == ERR + "malformed",
        "renewalInfo, %s: %d malformed" % (what, st))
 
+# RFC 9773 §5: a new order that replaces the certificate
+cid = b64(aki) + "." + b64(ser)
+ids = [{"type": "dns", "value": "proto.test"}]
+for body, key, kid, st, typ, what in (
+        ({"identifiers": ids, "replaces": "abc"}, k1, kid1, 400,
+         "malformed", "replaces not a certID"),
+        ({"identifiers": ids, "replaces": b64(aki) + "." +
+          b64(b"\x7f" * 20)}, k1, kid1, 400, "malformed",
+         "replaces an unknown certificate"),
+        ({"identifiers": [{"type": "dns", "value": "unrelated.test"}],
+          "replaces": cid}, k1, kid1, 400, "malformed",
+         "replaces with no shared identifier"),
+        ({"identifiers": ids, "replaces": cid}, k2, kid2, 403,
+         "unauthorized", "replaces another account's certificate")):
+    r = post(D["newOrder"], body, key, kid=kid)
+    ok(r.status == st and r.problem() == ERR + typ,
+       "newOrder, %s: %d %s (got %d %s)" % (what, st, typ, r.status,
+                                            r.problem()))
+r = post(D["newOrder"], {"identifiers": ids, "replaces": cid}, k1, kid=kid1)
+ok(r.status == 201 and r.json().get("replaces") == cid,
+   "newOrder replaces the certificate: 201, the order names it")
+r = post(r.headers["Location"], None, k1, kid=kid1)
+ok(r.json().get("replaces") == cid, "... and still does when fetched")
+r = post(D["newOrder"], {"identifiers": ids, "replaces": cid}, k1, kid=kid1)
+ok(r.status == 409 and r.problem() == ERR + "alreadyReplaced",
+   "a second order replacing it: 409 alreadyReplaced")
+
 # failed validation makes the order invalid
 r = post(D["newOrder"], {"identifiers": [{"type": "dns",
                                           "value": "wrong.test"}]},

@@ -134,21 +134,21 @@ test_migrate_reopen(void **state)
 
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 6);
+	assert_int_equal(st.schema_version, 7);
 	assert_int_equal(issue(s, "42", NULL), DV_OK);
 	/* WAL: the log file exists while the store is open */
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(access(wal, F_OK), 0);
 	store_close(s);
 	assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"),
-	    6);
+	    7);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM schema_version"),
 	    1);
 
 	/* reopen: nothing migrated again, the data is there */
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 6);
+	assert_int_equal(st.schema_version, 7);
 	assert_int_equal(store_cert_count(s, &n), DV_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_cert_get(s, "42", &c), DV_OK);
