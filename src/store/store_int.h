@@ -80,8 +80,21 @@ struct store_driver {
 	 * start (SQLite BEGIN IMMEDIATE), so that it cannot fail later on a
 	 * lock upgrade. */
 	enum dv_rc	(*begin)(struct store_conn *);
-	/* Commits; returns once the engine reports the commit durable. */
+	/* Commits; returns once the engine reports the commit durable
+	 * (unless set_durable(false) was called, below). */
 	enum dv_rc	(*commit)(struct store_conn *);
+	/*
+	 * Writer only, between transactions: whether the next commits wait
+	 * for the disk (true, the default) or only keep the database
+	 * consistent, so that a crash may lose them but never a part of one
+	 * (SQLite in WAL mode: synchronous=FULL or NORMAL; PostgreSQL:
+	 * synchronous_commit on or off).  A durable commit makes every
+	 * earlier commit durable too.
+	 */
+	enum dv_rc	(*set_durable)(struct store_conn *, bool durable);
+	/* Writer only, outside a transaction: makes every commit so far
+	 * durable (SQLite: a WAL checkpoint, which syncs). */
+	enum dv_rc	(*flush)(struct store_conn *);
 	/* Rolls back the open transaction, if any; never fails. */
 	void		(*rollback)(struct store_conn *);
 	/* Savepoints inside the write transaction; name is an identifier
