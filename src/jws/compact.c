@@ -61,11 +61,21 @@ reject(enum log_level l, const char *clause, const char *value)
 	    value);
 }
 
-static bool
-b64url_char(unsigned char c)
+/* The value of a base64url character (RFC 4648 §5), -1 for others. */
+static int
+b64url_val(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
 }
 
 char *
@@ -85,33 +95,46 @@ jws_b64url_encode(const uint8_t *data, size_t len)
 }
 
 /*
- * Decodes exactly len characters.  libjose refuses a length of 1 mod 4 and
- * non-zero trailing bits, so each byte string has one encoding only: a
- * token cannot be re-encoded to dodge a replay key made from its text.
+ * Decodes exactly len characters.  A length of 1 mod 4 and non-zero
+ * trailing bits are refused (as libjose's decoder does), so each byte
+ * string has one encoding only: a token cannot be re-encoded to dodge a
+ * replay key made from its text.  Decoded here rather than by libjose's
+ * jose_b64_dec_buf, which costs several times more (it runs on every
+ * segment of every request).
  */
 static enum dv_rc
 b64url_decode_n(const char *s, size_t len, uint8_t **out, size_t *outlen)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	uint8_t *buf;
-	size_t i, n;
+	uint32_t acc = 0;
+	size_t i, n = 0;
+	int v, bits = 0;
 
 	*out = NULL;
 	*outlen = 0;
-	for (i = 0; i < len; i++)
-		if (!b64url_char((unsigned char)s[i]))
-			return DV_ERR_MALFORMED;
-	n = jose_b64_dec_buf(s, len, NULL, 0);
-	if (n == SIZE_MAX)
+	if (len % 4 == 1)
 		return DV_ERR_MALFORMED;
-	buf = xmalloc(n + 1);
-	if (n > 0 && jose_b64_dec_buf(s, len, buf, n) != n) {
-		free(buf);
-		return DV_ERR_MALFORMED;
+	buf = xmalloc(len / 4 * 3 + 3);
+	for (i = 0; i < len; i++) {
+		if ((v = b64url_val(p[i])) < 0)
+			goto bad;
+		acc = (acc << 6) | (uint32_t)v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			buf[n++] = (uint8_t)(acc >> bits);
+		}
 	}
+	/* 2 or 4 bits left over must be zero */
+	if ((acc & ((1u << bits) - 1)) != 0)
+		goto bad;
 	buf[n] = '\0';
 	*out = buf;
 	*outlen = n;
 	return DV_OK;
+bad:
+	free(buf);
+	return DV_ERR_MALFORMED;
 }
 
 enum dv_rc
@@ -218,7 +241,7 @@ jws_parse(const char *s, size_t len, struct jws_token **out)
 	for (i = 0; i < len; i++) {
 		if (s[i] == '.')
 			dots++;
-		else if (!b64url_char((unsigned char)s[i])) {
+		else if (b64url_val((unsigned char)s[i]) < 0) {
 			reject(LOG_WARN, "RFC 7515 §7.1: character outside "
 			    "base64url in compact JWS", NULL);
 			return DV_ERR_BAD_TOKEN;
