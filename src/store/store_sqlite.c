@@ -27,6 +27,8 @@
  * while.  Five seconds, then the operation fails with DV_ERR_STORE.
  */
 #define STORE_SQLITE_BUSY_MS	5000
+/* Savepoint statements (verb + name) kept prepared per connection. */
+#define STORE_SQLITE_SP_KEPT	8
 /* Suffix of the volatile database's file name. */
 #define STORE_SQLITE_VOLATILE	"-volatile"
 
@@ -36,6 +38,11 @@ struct store_conn {
 	 * sqlite3_exec would parse them each time */
 	sqlite3_stmt	*begin;
 	sqlite3_stmt	*commit;
+	/* likewise the savepoint statements (store.c uses a few names) */
+	struct {
+		char		 sql[48];
+		sqlite3_stmt	*st;	/* owned, NULL: free slot */
+	}		 sp[STORE_SQLITE_SP_KEPT];
 };
 
 struct store_stmt {
@@ -100,10 +107,14 @@ out:
 static void
 sqlite_close(struct store_conn *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
 	sqlite3_finalize(c->begin);
 	sqlite3_finalize(c->commit);
+	for (i = 0; i < STORE_SQLITE_SP_KEPT; i++)
+		sqlite3_finalize(c->sp[i].st);
 	/* close_v2 so that a leaked statement cannot keep the file open */
 	sqlite3_close_v2(c->db);
 	free(c);
@@ -240,6 +251,7 @@ static enum dv_rc
 sqlite_sp(struct store_conn *c, const char *verb, const char *name)
 {
 	char sql[96];
+	size_t i;
 	int n;
 
 	n = snprintf(sql, sizeof(sql), "%s %s", verb, name);
@@ -248,7 +260,14 @@ sqlite_sp(struct store_conn *c, const char *verb, const char *name)
 		    "error", "savepoint name too long");
 		return DV_ERR_INTERNAL;
 	}
-	return sqlite_exec(c, sql);
+	for (i = 0; (size_t)n < sizeof(c->sp[0].sql) &&
+	    i < STORE_SQLITE_SP_KEPT; i++) {
+		if (c->sp[i].st == NULL)
+			memcpy(c->sp[i].sql, sql, (size_t)n + 1);
+		if (strcmp(c->sp[i].sql, sql) == 0)
+			return sqlite_run_kept(c, &c->sp[i].st, sql);
+	}
+	return sqlite_exec(c, sql);	/* more names than kept */
 }
 
 static enum dv_rc
