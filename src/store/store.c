@@ -449,6 +449,7 @@ struct store {
 	/* committer only: the chain head of the open transaction */
 	int64_t		 audit_id;
 	uint8_t		 audit_hash[STORE_HASH_LEN];
+	bool		 audit_loaded;	/* audit_id, audit_hash are read */
 	/* committer only: the writer's commits wait for the disk; some
 	 * lazy commits are not yet durable */
 	bool		 durable;
@@ -690,6 +691,11 @@ store_audit_append(struct store *s, const char *const text[5],
 	int64_t id, t;
 	enum dv_rc rc;
 
+	if (!s->audit_loaded) {
+		if ((rc = store_audit_load(s)) != DV_OK)
+			return rc;
+		s->audit_loaded = true;
+	}
 	id = s->audit_id + 1;
 	t = (int64_t)dv_now();
 	store_audit_hash(s->audit_hash, id, t, text, team, md);
@@ -868,6 +874,7 @@ store_tx_nested(struct store_tx *tx, store_tx_fn fn, void *arg)
 	struct store *s = tx->s;
 	int64_t id;
 	uint8_t hash[STORE_HASH_LEN];
+	bool loaded;
 	enum dv_rc rc;
 
 	if (!tx->write || tx->nested) {
@@ -879,12 +886,14 @@ store_tx_nested(struct store_tx *tx, store_tx_fn fn, void *arg)
 		return DV_ERR_STORE;
 	id = s->audit_id;
 	memcpy(hash, s->audit_hash, STORE_HASH_LEN);
+	loaded = s->audit_loaded;
 	tx->nested = true;
 	rc = fn(tx, arg);
 	tx->nested = false;
 	if (rc != DV_OK) {
 		s->audit_id = id;
 		memcpy(s->audit_hash, hash, STORE_HASH_LEN);
+		s->audit_loaded = loaded;
 		if (tx->drv->rollback_to(tx->conn, STORE_SP_NESTED) != DV_OK)
 			return DV_ERR_STORE;
 	}
@@ -980,6 +989,7 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 	struct {
 		int64_t	 id;
 		uint8_t	 hash[STORE_HASH_LEN];
+		bool	 loaded;
 	} saved;
 	struct store_op *op;
 	bool committed = false, durable = false;
@@ -994,17 +1004,19 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 	}
 	if (d->begin(s->writer->conn) != DV_OK)
 		goto out;
-	if (store_audit_load(s) != DV_OK)
-		goto out;
+	/* the chain head is read by the first audit row of the batch */
+	s->audit_loaded = false;
 	for (op = batch; op != NULL; op = op->next) {
 		if (d->savepoint(s->writer->conn, STORE_SP) != DV_OK)
 			goto out;
 		saved.id = s->audit_id;
 		memcpy(saved.hash, s->audit_hash, STORE_HASH_LEN);
+		saved.loaded = s->audit_loaded;
 		op->rc = store_op_apply(s, op);
 		if (op->rc != DV_OK) {
 			s->audit_id = saved.id;
 			memcpy(s->audit_hash, saved.hash, STORE_HASH_LEN);
+			s->audit_loaded = saved.loaded;
 			if (d->rollback_to(s->writer->conn, STORE_SP) != DV_OK)
 				goto out;
 		}

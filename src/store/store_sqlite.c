@@ -38,6 +38,7 @@ struct store_conn {
 	 * sqlite3_exec would parse them each time */
 	sqlite3_stmt	*begin;
 	sqlite3_stmt	*commit;
+	sqlite3_stmt	*sync[2];	/* synchronous = NORMAL, FULL */
 	/* likewise the savepoint statements (store.c uses a few names) */
 	struct {
 		char		 sql[48];
@@ -113,6 +114,8 @@ sqlite_close(struct store_conn *c)
 		return;
 	sqlite3_finalize(c->begin);
 	sqlite3_finalize(c->commit);
+	sqlite3_finalize(c->sync[0]);
+	sqlite3_finalize(c->sync[1]);
 	for (i = 0; i < STORE_SQLITE_SP_KEPT; i++)
 		sqlite3_finalize(c->sp[i].st);
 	/* close_v2 so that a leaked statement cannot keep the file open */
@@ -226,8 +229,8 @@ sqlite_set_durable(struct store_conn *c, bool durable)
 {
 	/* in WAL mode NORMAL syncs only at checkpoints; a FULL commit syncs
 	 * the WAL file, and with it the frames of earlier NORMAL commits */
-	return sqlite_exec(c, durable ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL");
+	return sqlite_run_kept(c, &c->sync[durable], durable ?
+	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
 }
 
 static enum dv_rc
