@@ -50,6 +50,10 @@ struct store_stmt {
 	sqlite3_stmt	*st;		/* owned */
 	sqlite3		*db;		/* borrowed from the connection */
 	int		 bind_rc;	/* first failed bind, SQLITE_OK if none */
+	/* parameter i is "$i" for every i (store_int.h's numbering), so
+	 * binds skip the lookup by name */
+	bool		 numbered;
+	int		 nparam;
 };
 
 static void
@@ -291,6 +295,24 @@ sqlite_rollback_to(struct store_conn *c, const char *name)
 	return sqlite_sp(c, "ROLLBACK TO", name);
 }
 
+/* Sets s->numbered when SQLite gave each "$i" the index i (it numbers
+ * parameters in order of first appearance, as store_int.h writes them). */
+static void
+sqlite_numbering(struct store_stmt *s)
+{
+	const char *name;
+	char want[16];
+	int i;
+
+	s->nparam = sqlite3_bind_parameter_count(s->st);
+	s->numbered = true;
+	for (i = 1; i <= s->nparam && s->numbered; i++) {
+		(void)snprintf(want, sizeof(want), "$%d", i);
+		name = sqlite3_bind_parameter_name(s->st, i);
+		s->numbered = name != NULL && strcmp(name, want) == 0;
+	}
+}
+
 static enum dv_rc
 sqlite_prepare(struct store_conn *c, const char *sql, struct store_stmt **out)
 {
@@ -309,6 +331,7 @@ sqlite_prepare(struct store_conn *c, const char *sql, struct store_stmt **out)
 		free(s);
 		return DV_ERR_STORE;
 	}
+	sqlite_numbering(s);
 	*out = s;
 	return DV_OK;
 }
@@ -337,6 +360,8 @@ sqlite_param(struct store_stmt *s, int i)
 {
 	char name[16];
 
+	if (s->numbered)
+		return i >= 1 && i <= s->nparam ? i : 0;
 	(void)snprintf(name, sizeof(name), "$%d", i);
 	return sqlite3_bind_parameter_index(s->st, name);
 }
