@@ -11,9 +11,11 @@
  * commits once (one fsync for the whole batch) and only then calls every
  * operation's done callback.  A batch made only of lazy operations
  * (store_write_lazy) commits without waiting for the disk; the next
- * durable commit, or a flush after STORE_FLUSH_MS without one, syncs it.  Readers take a connection from a pool that
- * grows to the number of threads reading at once; with WAL they read the
- * last committed state and never wait for the committer.
+ * durable commit, or a flush after STORE_FLUSH_MS without one, syncs it.
+ * Readers take a connection from a pool that grows to the number of
+ * threads reading at once; with WAL they read the last committed state and
+ * never wait for the committer.  store_write_volatile runs in the caller's
+ * thread on a connection of its own (STORE_ROLE_VOLATILE).
  *
  * Audit chain.  Row n stores prev_hash = hash of row n-1 (32 zero bytes for
  * row 1) and hash = SHA-256(prev_hash || canonical row n), both as
