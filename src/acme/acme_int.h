@@ -9,6 +9,8 @@
 
 /* Lifetimes (seconds) of the objects of an ACME provisioner. */
 #define ACME_NONCE_LIFETIME	3600
+/* Seconds between two purges of expired nonces by one process. */
+#define ACME_NONCE_PURGE_EVERY	60
 #define ACME_ORDER_LIFETIME	(24 * 3600)
 /* Orders listed per account (RFC 8555 §7.1.2.1; no paging). */
 #define ACME_MAX_ORDERS_LIST	1000

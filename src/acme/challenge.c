@@ -116,7 +116,8 @@ acme_chall_post(struct acme_ctx *c, const char *id)
 	op.id = id;
 	op.account = c->acct.id;
 	op.start = c->payload != NULL;
-	rc = op.start ? store_write(c->store, chall_tx, &op) :
+	/* lazy: a start lost in a crash leaves the challenge pending */
+	rc = op.start ? store_write_lazy(c->store, chall_tx, &op) :
 	    store_read(c->store, chall_tx, &op);
 	if (rc == DV_ERR_NOT_FOUND) {
 		acme_fail(c, ACME_ERR_NOT_FOUND, "no such challenge");
@@ -245,7 +246,9 @@ acme_chall_result(struct store *s, const char *chall_id, bool ok,
 
 	if (error != NULL)
 		r.error = json_dumps(error, JSON_COMPACT);
-	rc = store_write(s, result_tx, &r);
+	/* lazy: transactional; the certificate finalize stores later is
+	 * durable and carries this commit to the disk with it */
+	rc = store_write_lazy(s, result_tx, &r);
 	free(r.error);
 	return rc;
 }

@@ -135,11 +135,14 @@ fin_tx(struct store_tx *tx, void *arg)
 	return DV_OK;
 }
 
-/* Moves the order (from -> to) in a transaction. */
+/* Moves the order (from -> to) in a transaction; lazy: ready ->
+ * processing reaches the disk with the durable commit of the certificate
+ * that follows it, and a crash that loses processing -> valid is the case
+ * of the XXX above. */
 static enum dv_rc
 order_move(struct store *s, struct fin_op *f)
 {
-	return store_write(s, fin_tx, f);
+	return store_write_lazy(s, fin_tx, f);
 }
 
 /*

@@ -3,6 +3,7 @@
  * any node can check it, single use, expiring after ACME_NONCE_LIFETIME.
  * The store keeps them without fsync (store_write_volatile).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,15 +15,24 @@ struct nonce_op {
 	bool		 taken;
 };
 
+/* When this process last purged expired nonces. */
+static _Atomic time_t last_purge;
+
 static enum dv_rc
 nonce_tx(struct store_tx *tx, void *arg)
 {
 	struct nonce_op *op = arg;
-	time_t now = dv_now();
+	time_t now = dv_now(), last = atomic_load(&last_purge);
 	enum dv_rc rc;
 
+	/* expired nonces are refused anyway: deleting them only bounds the
+	 * table, once in a while (one thread wins the exchange) */
+	if ((now < last || now - last >= ACME_NONCE_PURGE_EVERY) &&
+	    atomic_compare_exchange_strong(&last_purge, &last, now) &&
+	    (rc = store_acme_nonce_purge(tx, now)) != DV_OK)
+		return rc;
 	if ((rc = store_acme_nonce_insert(tx, op->next,
-	    now + ACME_NONCE_LIFETIME, now)) != DV_OK)
+	    now + ACME_NONCE_LIFETIME)) != DV_OK)
 		return rc;
 	if (op->take != NULL) {
 		rc = store_acme_nonce_take(tx, op->take, now);

@@ -276,7 +276,8 @@ acme_order_new(struct acme_ctx *c)
 			ch->idx = (int)no->nch[i]++;
 		}
 	}
-	if (store_write(c->store, new_order_tx, no) != DV_OK) {
+	/* lazy: a crash may lose a new order, never a part of one */
+	if (store_write_lazy(c->store, new_order_tx, no) != DV_OK) {
 		if (no->replaced)
 			acme_fail(c, ACME_ERR_ALREADY_REPLACED, "another order "
 			    "already replaces this certificate (RFC 9773 §5)");

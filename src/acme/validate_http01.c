@@ -34,6 +34,18 @@ static struct pool pool = {
 	.cond = PTHREAD_COND_INITIALIZER,
 };
 
+/*
+ * Each validator thread keeps one curl easy handle: creating one per
+ * validation also created its multi handle and wake-up socketpair.  What
+ * curl_easy_reset keeps across validations is neutralised: connections
+ * are never reused (FORBID_REUSE, FRESH_CONNECT), resolved names are not
+ * cached (DNS_CACHE_TIMEOUT 0), and the CURLOPT_RESOLVE entry of the
+ * previous validation, which the DNS cache keeps for good, is removed by
+ * the next one ("-host:port").
+ */
+static _Thread_local CURL *thread_curl;	/* owned by the thread */
+static _Thread_local char *thread_resolved; /* owned: "host:port" */
+
 void
 acme_job_free(struct acme_job *j)
 {
@@ -83,16 +95,31 @@ acme_http01_validate(const struct acme_job *j, json_t **err)
 	*err = NULL;
 	url = xasprintf("http://%s%s%s:%d/.well-known/acme-challenge/%s",
 	    v6 ? "[" : "", j->ident, v6 ? "]" : "", j->port, j->token);
-	if ((h = curl_easy_init()) == NULL) {
+	if (thread_curl == NULL && (thread_curl = curl_easy_init()) == NULL) {
 		*err = acme_problem_json(ACME_ERR_SERVER_INTERNAL,
 		    "validator unavailable");
 		goto out;
 	}
+	h = thread_curl;
+	curl_easy_reset(h);
+	if (thread_resolved != NULL) {
+		r = xasprintf("-%s", thread_resolved);
+		res = curl_slist_append(res, r);
+		free(r);
+		r = NULL;
+		free(thread_resolved);
+		thread_resolved = NULL;
+	}
 	if (j->connect_ip != NULL) {
 		r = xasprintf("%s:%d:%s", j->ident, j->port, j->connect_ip);
-		res = curl_slist_append(NULL, r);
-		curl_easy_setopt(h, CURLOPT_RESOLVE, res);
+		res = curl_slist_append(res, r);
+		thread_resolved = xasprintf("%s:%d", j->ident, j->port);
 	}
+	if (res != NULL)
+		curl_easy_setopt(h, CURLOPT_RESOLVE, res);
+	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -144,8 +171,10 @@ acme_http01_validate(const struct acme_job *j, json_t **err)
 	}
 	rc = DV_OK;
 out:
+	/* the handle stays the thread's; the list must outlive the
+	 * transfer only */
 	if (h != NULL)
-		curl_easy_cleanup(h);
+		curl_easy_setopt(h, CURLOPT_RESOLVE, NULL);
 	curl_slist_free_all(res);
 	free(r);
 	free(url);
@@ -209,6 +238,11 @@ worker(void *arg)
 		pthread_mutex_lock(&pool.lock);
 	}
 	pthread_mutex_unlock(&pool.lock);
+	if (thread_curl != NULL)
+		curl_easy_cleanup(thread_curl);
+	thread_curl = NULL;
+	free(thread_resolved);
+	thread_resolved = NULL;
 	return NULL;
 }
 

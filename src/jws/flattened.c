@@ -35,15 +35,9 @@ jws_flat_free(struct jws_flat *f)
 static bool
 b64url_chars(const char *s, bool empty_ok)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	if (*p == '\0')
+	if (*s == '\0')
 		return empty_ok;
-	for (; *p != '\0'; p++)
-		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
-			return false;
-	return true;
+	return jws_b64url_valid(s, strlen(s));
 }
 
 enum dv_rc

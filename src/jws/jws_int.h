@@ -77,5 +77,7 @@ struct jws_parts {
 	size_t		 siglen;
 };
 void		jws_split(const char *compact, struct jws_parts *out);
+/* True if the len characters of s are all base64url (compact.c). */
+bool		jws_b64url_valid(const char *s, size_t len);
 
 #endif

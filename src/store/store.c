@@ -9,9 +9,13 @@
  * committer takes everything queued (at most DV_MAX_COMMIT_BATCH), runs it
  * in one write transaction with each operation inside its own savepoint,
  * commits once (one fsync for the whole batch) and only then calls every
- * operation's done callback.  Readers take a connection from a pool that
- * grows to the number of threads reading at once; with WAL they read the
- * last committed state and never wait for the committer.
+ * operation's done callback.  A batch made only of lazy operations
+ * (store_write_lazy) commits without waiting for the disk; the next
+ * durable commit, or a flush after STORE_FLUSH_MS without one, syncs it.
+ * Readers take a connection from a pool that grows to the number of
+ * threads reading at once; with WAL they read the last committed state and
+ * never wait for the committer.  store_write_volatile runs in the caller's
+ * thread on a connection of its own (STORE_ROLE_VOLATILE).
  *
  * Audit chain.  Row n stores prev_hash = hash of row n-1 (32 zero bytes for
  * row 1) and hash = SHA-256(prev_hash || canonical row n), both as
@@ -26,10 +30,12 @@
  * Callers' write functions (store_write, store.h inventory section) run on
  * the committer inside the batch transaction like any other operation.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pki/pki.h"
 #include "store.h"
@@ -40,6 +46,11 @@
 #define STORE_HASH_LEN	32
 /* The one savepoint name; operations never nest. */
 #define STORE_SP	"dv_op"
+/*
+ * Milliseconds the committer lets lazy commits (store_write_lazy) wait for
+ * a durable commit to carry them to the disk before it syncs them itself.
+ */
+#define STORE_FLUSH_MS	200
 
 /*
  * Versioned schema: migration i brings the schema from version i to i + 1,
@@ -320,15 +331,14 @@ static const char *const store_migrations[] = {
  * missing: what a crash may lose, so never migrated.  acme_nonces: RFC 8555
  * §7.2 Replay-Nonces, single use (deleted when used or expired); the table
  * of the same name that migration 4 created in the durable database is no
- * longer used.
+ * longer used.  No index on expires_at: one more b-tree to update per
+ * request, for a purge that runs once a minute over a small table.
  */
 static const char store_volatile_schema[] =
 	"CREATE TABLE IF NOT EXISTS acme_nonces ("
 	"  id TEXT PRIMARY KEY,"
 	"  expires_at BIGINT NOT NULL"
-	");"
-	"CREATE INDEX IF NOT EXISTS acme_nonces_expires "
-	"  ON acme_nonces (expires_at);";
+	");";
 
 /* Every statement store.c runs, prepared once per connection. */
 enum store_q {
@@ -482,6 +492,11 @@ struct store {
 	/* committer only: the chain head of the open transaction */
 	int64_t		 audit_id;
 	uint8_t		 audit_hash[STORE_HASH_LEN];
+	bool		 audit_loaded;	/* audit_id, audit_hash are read */
+	/* committer only: the writer's commits wait for the disk; some
+	 * lazy commits are not yet durable */
+	bool		 durable;
+	bool		 unsynced;
 };
 
 /* ---- statements ---------------------------------------------------- */
@@ -719,6 +734,11 @@ store_audit_append(struct store *s, const char *const text[5],
 	int64_t id, t;
 	enum dv_rc rc;
 
+	if (!s->audit_loaded) {
+		if ((rc = store_audit_load(s)) != DV_OK)
+			return rc;
+		s->audit_loaded = true;
+	}
 	id = s->audit_id + 1;
 	t = (int64_t)dv_now();
 	store_audit_hash(s->audit_hash, id, t, text, team, md);
@@ -897,6 +917,7 @@ store_tx_nested(struct store_tx *tx, store_tx_fn fn, void *arg)
 	struct store *s = tx->s;
 	int64_t id;
 	uint8_t hash[STORE_HASH_LEN];
+	bool loaded;
 	enum dv_rc rc;
 
 	if (!tx->write || tx->nested) {
@@ -908,12 +929,14 @@ store_tx_nested(struct store_tx *tx, store_tx_fn fn, void *arg)
 		return DV_ERR_STORE;
 	id = s->audit_id;
 	memcpy(hash, s->audit_hash, STORE_HASH_LEN);
+	loaded = s->audit_loaded;
 	tx->nested = true;
 	rc = fn(tx, arg);
 	tx->nested = false;
 	if (rc != DV_OK) {
 		s->audit_id = id;
 		memcpy(s->audit_hash, hash, STORE_HASH_LEN);
+		s->audit_loaded = loaded;
 		if (tx->drv->rollback_to(tx->conn, STORE_SP_NESTED) != DV_OK)
 			return DV_ERR_STORE;
 	}
@@ -1012,6 +1035,7 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 	struct {
 		int64_t	 id;
 		uint8_t	 hash[STORE_HASH_LEN];
+		bool	 loaded;
 	} saved;
 	struct store_op *op;
 	bool committed = false, durable = false;
@@ -1019,19 +1043,26 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 	/* one operation that must be durable makes the whole batch so */
 	for (op = batch; op != NULL && !durable; op = op->next)
 		durable = !op->lazy;
-	if (d->begin(s->writer->conn, durable) != DV_OK)
+	if (durable != s->durable) {
+		if (d->set_durable(s->writer->conn, durable) != DV_OK)
+			goto out;
+		s->durable = durable;
+	}
+	if (d->begin(s->writer->conn) != DV_OK)
 		goto out;
-	if (store_audit_load(s) != DV_OK)
-		goto out;
+	/* the chain head is read by the first audit row of the batch */
+	s->audit_loaded = false;
 	for (op = batch; op != NULL; op = op->next) {
 		if (d->savepoint(s->writer->conn, STORE_SP) != DV_OK)
 			goto out;
 		saved.id = s->audit_id;
 		memcpy(saved.hash, s->audit_hash, STORE_HASH_LEN);
+		saved.loaded = s->audit_loaded;
 		op->rc = store_op_apply(s, op);
 		if (op->rc != DV_OK) {
 			s->audit_id = saved.id;
 			memcpy(s->audit_hash, saved.hash, STORE_HASH_LEN);
+			s->audit_loaded = saved.loaded;
 			if (d->rollback_to(s->writer->conn, STORE_SP) != DV_OK)
 				goto out;
 		}
@@ -1042,6 +1073,8 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 	if (d->commit(s->writer->conn) != DV_OK)
 		goto out;
 	committed = true;
+	/* a durable commit syncs every earlier one too */
+	s->unsynced = !durable;
 out:
 	if (!committed) {
 		d->rollback(s->writer->conn);
@@ -1083,6 +1116,36 @@ store_op_free(struct store_op *op)
 	free(op);
 }
 
+/* Waits on s->cv (s->mu held) for at most ms: true on the timeout. */
+static bool
+store_wait_until(struct store *s, long ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(&s->cv, &s->mu, &t) == ETIMEDOUT;
+}
+
+/* Makes the lazy commits durable (committer, s->mu held: released while
+ * the engine syncs). */
+static void
+store_flush(struct store *s)
+{
+	enum dv_rc rc;
+
+	pthread_mutex_unlock(&s->mu);
+	rc = s->drv->flush(s->writer->conn);	/* logged by the driver */
+	pthread_mutex_lock(&s->mu);
+	if (rc == DV_OK)
+		s->unsynced = false;
+}
+
 static void *
 store_committer(void *arg)
 {
@@ -1092,11 +1155,23 @@ store_committer(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		while (s->head == NULL && !s->stopping)
-			pthread_cond_wait(&s->cv, &s->mu);
+		while (s->head == NULL && !s->stopping) {
+			if (!s->unsynced) {
+				pthread_cond_wait(&s->cv, &s->mu);
+				continue;
+			}
+			/* lazy commits reach the disk with the next durable
+			 * one, or after STORE_FLUSH_MS without any */
+			if (store_wait_until(s, STORE_FLUSH_MS) &&
+			    s->head == NULL && !s->stopping)
+				store_flush(s);
+		}
 		/* stopping: the queue is drained before the thread ends */
-		if (s->head == NULL)
+		if (s->head == NULL) {
+			if (s->unsynced)
+				store_flush(s);
 			break;
+		}
 		batch = last = s->head;
 		for (n = 1; n < DV_MAX_COMMIT_BATCH && last->next != NULL; n++)
 			last = last->next;
@@ -1573,6 +1648,18 @@ store_write(struct store *s, store_tx_fn fn, void *arg)
 }
 
 enum dv_rc
+store_write_lazy(struct store *s, store_tx_fn fn, void *arg)
+{
+	struct store_op *op;
+
+	op = store_op_new(STORE_OP_FUNC, NULL, 0, NULL);
+	op->fn = fn;
+	op->fn_arg = arg;
+	op->lazy = true;
+	return store_submit_wait(s, op);
+}
+
+enum dv_rc
 store_write_volatile(struct store *s, store_tx_fn fn, void *arg)
 {
 	const struct store_driver *d = s->drv;
@@ -1586,7 +1673,7 @@ store_write_volatile(struct store *s, store_tx_fn fn, void *arg)
 	 * a mutex costs less than two thread hand-offs.
 	 */
 	pthread_mutex_lock(&s->vol_mu);
-	if ((rc = d->begin(tx.conn, false)) == DV_OK) {
+	if ((rc = d->begin(tx.conn)) == DV_OK) {
 		rc = fn(&tx, arg);
 		if (rc == DV_OK && d->commit(tx.conn) != DV_OK)
 			rc = DV_ERR_STORE;
@@ -1595,18 +1682,6 @@ store_write_volatile(struct store *s, store_tx_fn fn, void *arg)
 	}
 	pthread_mutex_unlock(&s->vol_mu);
 	return rc;
-}
-
-enum dv_rc
-store_write_lazy(struct store *s, store_tx_fn fn, void *arg)
-{
-	struct store_op *op;
-
-	op = store_op_new(STORE_OP_FUNC, NULL, 0, NULL);
-	op->fn = fn;
-	op->fn_arg = arg;
-	op->lazy = true;
-	return store_submit_wait(s, op);
 }
 
 enum dv_rc
@@ -1703,7 +1778,7 @@ store_migrate(struct store *s)
 	if (rc != DV_OK)
 		return rc;
 	for (;;) {
-		if ((rc = d->begin(w->conn, true)) != DV_OK)
+		if ((rc = d->begin(w->conn)) != DV_OK)
 			return rc;
 		/* read inside the write transaction: another process may
 		 * have migrated since */
@@ -1777,6 +1852,7 @@ store_open(const char *url, struct store **out)
 	if ((rc = store_db_open(s->drv, s->target, STORE_ROLE_WRITER,
 	    &s->writer)) != DV_OK)
 		goto err;
+	s->durable = true;	/* the driver opens the writer so */
 	if ((rc = store_migrate(s)) != DV_OK)
 		goto err;
 	if ((rc = store_db_open(s->drv, s->target, STORE_ROLE_VOLATILE,
@@ -1808,5 +1884,9 @@ store_close(struct store *s)
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->committer, NULL);
+	/* group commit at work: operations per durable commit */
+	log_msg(LOG_INFO, "store.closed", "{s:I,s:I,s:I}", "commits",
+	    (json_int_t)s->stats.commits, "ops", (json_int_t)s->stats.ops,
+	    "batch_max", (json_int_t)s->stats.batch_max);
 	store_free(s);
 }

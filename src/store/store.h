@@ -170,6 +170,16 @@ void		store_stats(struct store *, struct store_stats *out);
  * batch waits for it). */
 enum dv_rc	store_write(struct store *, store_tx_fn fn, void *arg);
 /*
+ * store_write for state changes that must be transactional but need not
+ * be durable when the call returns: the commit does not wait for the
+ * disk, so a crash soon after may undo it (whole, never in part, and
+ * never a later durable commit without it: commits reach the disk in
+ * order).  It becomes durable with the next durable commit, or at the
+ * latest STORE_FLUSH_MS (store.c) later.  Not for certificates, token
+ * uses, revocations, or anything whose loss a client could exploit.
+ */
+enum dv_rc	store_write_lazy(struct store *, store_tx_fn fn, void *arg);
+/*
  * Runs fn in a write transaction of the volatile database, in the calling
  * thread: rows that every node sharing the store can read and write, but
  * that a crash may lose (the last commits before a power failure), so the
@@ -557,12 +567,15 @@ enum dv_rc	store_acme_eab_bind(struct store_tx *, const char *id,
  * Nonces live in the volatile database (store_write_volatile): losing
  * unused ones in a crash only costs their clients a badNonce and a retry
  * (RFC 8555 §6.5), so they are not worth an fsync per request.
- * Inserts a nonce valid until expires_at, deleting expired ones first.
+ * Inserts a nonce valid until expires_at.
  */
 enum dv_rc	store_acme_nonce_insert(struct store_tx *, const char *id,
-		    time_t expires_at, time_t now);
+		    time_t expires_at);
+/* Deletes the nonces expired at now (a scan of the table: not for every
+ * request). */
+enum dv_rc	store_acme_nonce_purge(struct store_tx *, time_t now);
 /* Deletes the nonce id (single use): DV_ERR_NOT_FOUND when it is unknown,
- * used or expired at now.  Both functions need store_write_volatile's
+ * used or expired at now.  The three functions need store_write_volatile's
  * transaction. */
 enum dv_rc	store_acme_nonce_take(struct store_tx *, const char *id,
 		    time_t now);

@@ -130,17 +130,21 @@ static const char *const acme_sql[ACME_Q__MAX] = {
 
 enum dv_rc
 store_acme_nonce_insert(struct store_tx *tx, const char *id,
-    time_t expires_at, time_t now)
+    time_t expires_at)
 {
-	enum dv_rc rc;
-
 	if (!store_tx_volatile(tx, "acme_nonces"))
 		return DV_ERR_INTERNAL;
-	if ((rc = store_step_rc(RUN(tx, ACME_Q_NONCE_PURGE, NULL, "i",
-	    (int64_t)now), DV_ERR_STORE, "acme_nonces", NULL)) != DV_OK)
-		return rc;
 	return store_step_rc(RUN(tx, ACME_Q_NONCE_INSERT, NULL, "ti", id,
 	    (int64_t)expires_at), DV_ERR_EXISTS, "acme nonce", NULL);
+}
+
+enum dv_rc
+store_acme_nonce_purge(struct store_tx *tx, time_t now)
+{
+	if (!store_tx_volatile(tx, "acme_nonces"))
+		return DV_ERR_INTERNAL;
+	return store_step_rc(RUN(tx, ACME_Q_NONCE_PURGE, NULL, "i",
+	    (int64_t)now), DV_ERR_STORE, "acme_nonces", NULL);
 }
 
 enum dv_rc

@@ -79,18 +79,23 @@ struct store_driver {
 	/*
 	 * A write transaction that holds the engine's write lock from its
 	 * start (SQLite BEGIN IMMEDIATE), so that it cannot fail later on a
-	 * lock upgrade.  durable false: its commit may return before it is
-	 * on disk (SQLite synchronous=NORMAL in WAL mode; PostgreSQL SET
-	 * LOCAL synchronous_commit = off).  Such a commit is visible to
-	 * every connection at once and keeps the database consistent; an
-	 * OS crash or power cut can lose it, but never a later durable
-	 * commit without it (the log is written in order; SQLite's WAL
-	 * fsync of a durable commit covers the frames before it).
-	 */
-	enum dv_rc	(*begin)(struct store_conn *, bool durable);
-	/* Commits; returns once the engine reports the commit durable (or,
-	 * for a transaction begun not durable, visible). */
+	 * lock upgrade. */
+	enum dv_rc	(*begin)(struct store_conn *);
+	/* Commits; returns once the engine reports the commit durable
+	 * (unless set_durable(false) was called, below). */
 	enum dv_rc	(*commit)(struct store_conn *);
+	/*
+	 * Writer only, between transactions: whether the next commits wait
+	 * for the disk (true, the default) or only keep the database
+	 * consistent, so that a crash may lose them but never a part of one
+	 * (SQLite in WAL mode: synchronous=FULL or NORMAL; PostgreSQL:
+	 * synchronous_commit on or off).  A durable commit makes every
+	 * earlier commit durable too.
+	 */
+	enum dv_rc	(*set_durable)(struct store_conn *, bool durable);
+	/* Writer only, outside a transaction: makes every commit so far
+	 * durable (SQLite: a WAL checkpoint, which syncs). */
+	enum dv_rc	(*flush)(struct store_conn *);
 	/* Rolls back the open transaction, if any; never fails. */
 	void		(*rollback)(struct store_conn *);
 	/* Savepoints inside the write transaction; name is an identifier

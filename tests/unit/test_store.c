@@ -791,9 +791,13 @@ nonce_tx(struct store_tx *tx, void *arg)
 {
 	struct nonce_op *op = arg;
 
+	enum dv_rc rc;
+
 	if (op->take)
 		return store_acme_nonce_take(tx, op->id, op->now);
-	return store_acme_nonce_insert(tx, op->id, op->exp, op->now);
+	if ((rc = store_acme_nonce_purge(tx, op->now)) != DV_OK)
+		return rc;
+	return store_acme_nonce_insert(tx, op->id, op->exp);
 }
 
 static void
@@ -950,6 +954,85 @@ test_acme_eab(void **state)
 	store_close(s);
 }
 
+/* ---- lazy writes ---------------------------------------------------- */
+
+struct acct_op {
+	struct store_acme_account in;
+	struct store_acme_account out;
+	bool		 fail;		/* insert, then fail */
+};
+
+static enum dv_rc
+acct_insert_tx(struct store_tx *tx, void *arg)
+{
+	struct acct_op *op = arg;
+	enum dv_rc rc;
+
+	if ((rc = store_acme_account_insert(tx, &op->in)) != DV_OK)
+		return rc;
+	return op->fail ? DV_ERR_FORBIDDEN : DV_OK;
+}
+
+static enum dv_rc
+acct_get_tx(struct store_tx *tx, void *arg)
+{
+	struct acct_op *op = arg;
+
+	store_acme_account_clear(&op->out);
+	return store_acme_account_get(tx, op->in.id, &op->out);
+}
+
+static void
+test_lazy_write(void **state)
+{
+	struct fixture *f = *state;
+	struct acct_op op;
+	struct store_stats st;
+	struct store *s;
+
+	memset(&op, 0, sizeof(op));
+	op.in.id = "a1";
+	op.in.prov = "default/agent/acme";
+	op.in.thumbprint = "tp1";
+	op.in.jwk = "{}";
+	op.in.status = "valid";
+	op.in.created_at = 1000;
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	/* committed (readers see it) when the call returns */
+	assert_int_equal(store_write_lazy(s, acct_insert_tx, &op), DV_OK);
+	assert_int_equal(store_read(s, acct_get_tx, &op), DV_OK);
+	assert_string_equal(op.out.thumbprint, "tp1");
+	/* transactional: a failing function leaves nothing behind */
+	op.in.id = "a2";
+	op.in.thumbprint = "tp2";
+	op.fail = true;
+	assert_int_equal(store_write_lazy(s, acct_insert_tx, &op),
+	    DV_ERR_FORBIDDEN);
+	assert_int_equal(store_read(s, acct_get_tx, &op), DV_ERR_NOT_FOUND);
+	/* the same constraints as store_write */
+	op.in.id = "a1";
+	op.fail = false;
+	assert_int_equal(store_write_lazy(s, acct_insert_tx, &op),
+	    DV_ERR_EXISTS);
+	store_stats(s, &st);
+	assert_int_equal(st.ops, 3);
+	/* the flush after STORE_FLUSH_MS runs (and must not disturb) */
+	usleep(400 * 1000);
+	op.in.id = "a3";
+	op.in.thumbprint = "tp3";
+	assert_int_equal(store_write(s, acct_insert_tx, &op), DV_OK);
+	store_close(s);
+
+	/* a clean close keeps every lazy commit */
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	op.in.id = "a1";
+	assert_int_equal(store_read(s, acct_get_tx, &op), DV_OK);
+	op.in.id = "a3";
+	assert_int_equal(store_read(s, acct_get_tx, &op), DV_OK);
+	store_acme_account_clear(&op.out);
+	store_close(s);
+}
+
 int
 main(void)
 {
@@ -974,6 +1057,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_check_audit, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_volatile_nonces, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lazy_write, setup,
 		    teardown),
 	};
 
