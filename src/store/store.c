@@ -322,8 +322,8 @@ static const char *const store_migrations[] = {
 	 * certID as the client sent it, at most one order that is not
 	 * invalid per certificate (store_acme_order_replaced).
 	 */
-	"ALTER TABLE acme_orders ADD COLUMN replaces TEXT;"
-	"CREATE INDEX acme_orders_replaces ON acme_orders (replaces);",
+	("ALTER TABLE acme_orders ADD COLUMN replaces TEXT;"
+	"CREATE INDEX acme_orders_replaces ON acme_orders (replaces);"),
 };
 
 /*
