@@ -92,6 +92,15 @@ struct ca_init_opts {
  * (DV_ERR_EXISTS).  Prints nothing; *summary (new JSON) says what was made.
  */
 enum dv_rc	ca_init_data(const struct ca_init_opts *, json_t **summary);
+/*
+ * Adds team o->team to the data folder o->dir made by ca_init_data: its
+ * three authorities with keys under the folder's password, its own admin
+ * JWK provisioner (admin/{team}-provisioner.json), its roots appended to
+ * certs/roots.pem, config.json rewritten.  DV_ERR_EXISTS when the team is
+ * there, DV_ERR_MALFORMED for a bad name; the server serves it after a
+ * restart.  *summary as ca_init_data's.
+ */
+enum dv_rc	ca_team_add(const struct ca_init_opts *, json_t **summary);
 
 /*
  * Loads dir/config.json, starts the signer (process backend: call this

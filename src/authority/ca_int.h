@@ -6,6 +6,12 @@
 
 /* Resolves a path of the config relative to the data folder (new). */
 char	*ca_path(const struct ca *, const char *rel);
+/* The CA keys' password (ca->dir and ca->config set): DEVID_PASSWORD_FD (a
+ * descriptor), DEVID_PASSWORD (the environment, wiped from it) or the
+ * passwordFile; never logged.  *pass is new, NUL-terminated, *len bytes:
+ * explicit_bzero it before free. */
+enum dv_rc	ca_password_read(const struct ca *, uint8_t **pass,
+		    size_t *len);
 
 /* Builds and signs the leaf for iss (profile filled by the caller). */
 enum dv_rc	ca_issue_sign(struct ca_authority *, const struct pki_profile *,

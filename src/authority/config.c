@@ -29,6 +29,43 @@ ca_path(const struct ca *ca, const char *rel)
 	return xasprintf("%s/%s", ca->dir, rel);
 }
 
+enum dv_rc
+ca_password_read(const struct ca *ca, uint8_t **pass, size_t *len)
+{
+	const char *s;
+	char *path;
+	long long n;
+	enum dv_rc rc;
+
+	*pass = NULL;
+	*len = 0;
+	if ((s = getenv("DEVID_PASSWORD")) != NULL &&
+	    getenv("DEVID_PASSWORD_FD") == NULL) {
+		/* from the environment: copied, then wiped from environ */
+		*len = strlen(s);
+		*pass = xmemdup(s, *len + 1);
+		explicit_bzero((char *)s, *len);
+		unsetenv("DEVID_PASSWORD");
+		return DV_OK;
+	}
+	if ((s = getenv("DEVID_PASSWORD_FD")) != NULL) {
+		if (num_parse(s, 0, 1024, &n) != DV_OK)
+			return DV_ERR_MALFORMED;
+		path = xasprintf("/proc/self/fd/%lld", n);
+	} else
+		path = ca_path(ca, json_get_str(ca->config, "passwordFile") ?
+		    json_get_str(ca->config, "passwordFile") :
+		    "secrets/password");
+	rc = file_read(path, 4096, pass, len);
+	free(path);
+	if (rc != DV_OK)
+		return rc;
+	while (*len > 0 && ((*pass)[*len - 1] == '\n' ||
+	    (*pass)[*len - 1] == '\r'))
+		(*pass)[--*len] = '\0';
+	return DV_OK;
+}
+
 static enum dv_rc
 read_cert(const struct ca *ca, const char *rel, X509 **x, char **pem)
 {
@@ -362,30 +399,8 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 		}
 	}
 
-	/* The password: DEVID_PASSWORD_FD (a descriptor), DEVID_PASSWORD (the
-	 * environment) or the password file; never logged. */
-	if ((s = getenv("DEVID_PASSWORD_FD")) != NULL) {
-		if (num_parse(s, 0, 1024, &n) != DV_OK)
-			goto bad;
-		free(path);
-		path = xasprintf("/proc/self/fd/%lld", n);
-	} else {
-		free(path);
-		path = ca_path(ca, json_get_str(ca->config, "passwordFile") ?
-		    json_get_str(ca->config, "passwordFile") :
-		    "secrets/password");
-	}
-	if ((s = getenv("DEVID_PASSWORD")) != NULL && getenv("DEVID_PASSWORD_FD")
-	    == NULL) {
-		/* from the environment: copied, then wiped from environ */
-		len = strlen(s);
-		pass = xmemdup(s, len + 1);
-		explicit_bzero((char *)s, len);
-		unsetenv("DEVID_PASSWORD");
-	} else if ((rc = file_read(path, 4096, &pass, &len)) != DV_OK)
+	if ((rc = ca_password_read(ca, &pass, &len)) != DV_OK)
 		goto err;
-	while (len > 0 && (pass[len - 1] == '\n' || pass[len - 1] == '\r'))
-		pass[--len] = '\0';
 	s = json_get_str(json_object_get(ca->config, "signer"), "type");
 	if (local_signer || (s != NULL && strcmp(s, "local") == 0))
 		rc = signer_start_local(keys, nkeys, (char *)pass, &ca->signer);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inventory/inv.h"
 #include "jws/jws.h"
 
 #include "ca.h"
@@ -51,7 +52,7 @@ write_cert(const char *path, X509 *x, struct buf *bundle)
 /* Makes root and intermediate of one authority; writes keys and certs. */
 static enum dv_rc
 make_authority(const struct ca_init_opts *o, enum ca_kind kind,
-    const char *pass, struct buf *roots, json_t *summary)
+    const char *pre, const char *pass, struct buf *roots, json_t *summary)
 {
 	EVP_PKEY *rkey = NULL, *ikey = NULL;
 	X509 *root = NULL, *inter = NULL;
@@ -98,24 +99,24 @@ make_authority(const struct ca_init_opts *o, enum ca_kind kind,
 	    &derlen)) != DV_OK)
 		goto out;
 
-	path = xasprintf("%s/keys/%s-root.key", o->dir, kn);
+	path = xasprintf("%s/keys/%s%s-root.key", o->dir, pre, kn);
 	if ((rc = write_pem_key(path, rkey, pass)) != DV_OK)
 		goto out;
 	free(path);
-	path = xasprintf("%s/keys/%s-intermediate.key", o->dir, kn);
+	path = xasprintf("%s/keys/%s%s-intermediate.key", o->dir, pre, kn);
 	if ((rc = write_pem_key(path, ikey, pass)) != DV_OK)
 		goto out;
 	free(path);
-	path = xasprintf("%s/certs/%s-root.crt", o->dir, kn);
+	path = xasprintf("%s/certs/%s%s-root.crt", o->dir, pre, kn);
 	if ((rc = write_cert(path, root, roots)) != DV_OK)
 		goto out;
 	free(path);
-	path = xasprintf("%s/certs/%s-intermediate.crt", o->dir, kn);
+	path = xasprintf("%s/certs/%s%s-intermediate.crt", o->dir, pre, kn);
 	if ((rc = write_cert(path, inter, NULL)) != DV_OK)
 		goto out;
 	fp = pki_cert_fingerprint(root);
 	free(path);
-	path = xasprintf("%s/certs/%s-root.crt", o->dir, kn);
+	path = xasprintf("%s/certs/%s%s-root.crt", o->dir, pre, kn);
 	json_object_set_new(summary, kn, json_pack("{s:s,s:s}",
 	    "rootFingerprint", fp, "root", path));
 out:
@@ -131,17 +132,20 @@ out:
 	return rc;
 }
 
-/* The config of one authority, as ca_open reads it back. */
+/* The config of one authority, as ca_open reads it back; its files are
+ * named with the prefix pre ("" for the first team, "{team}-" after). */
 static json_t *
-authority_config(enum ca_kind kind, const json_t *jwk_pub)
+authority_config(enum ca_kind kind, const char *pre, const json_t *jwk_pub)
 {
 	const char *kn = ca_kind_name(kind);
 	json_t *provs, *a;
-	char *root, *inter, *key;
+	char *root, *inter, *key, *agent_root;
 
-	root = xasprintf("certs/%s-root.crt", kn);
-	inter = xasprintf("certs/%s-intermediate.crt", kn);
-	key = xasprintf("keys/%s-intermediate.key", kn);
+	root = xasprintf("certs/%s%s-root.crt", pre, kn);
+	inter = xasprintf("certs/%s%s-intermediate.crt", pre, kn);
+	key = xasprintf("keys/%s%s-intermediate.key", pre, kn);
+	agent_root = xasprintf("certs/%s%s-root.crt", pre,
+	    ca_kind_name(CA_AGENT));
 	provs = json_pack("[{s:s,s:s,s:O}]", "type", "JWK", "name", "admin",
 	    "key", jwk_pub);
 	if (kind == CA_AGENT)
@@ -156,7 +160,7 @@ authority_config(enum ca_kind kind, const json_t *jwk_pub)
 		/* device certificates (Agent CA) buy account certificates */
 		json_array_append_new(provs, json_pack("{s:s,s:s,s:s}",
 		    "type", "X5C", "name", "devices", "rootsFile",
-		    "certs/agent-root.crt"));
+		    agent_root));
 	a = json_pack("{s:s,s:s,s:s,s:o,s:{s:s},s:{s:s}}",
 	    "root", root, "intermediate", inter, "key", key,
 	    "provisioners", provs,
@@ -165,18 +169,92 @@ authority_config(enum ca_kind kind, const json_t *jwk_pub)
 	free(root);
 	free(inter);
 	free(key);
+	free(agent_root);
 	return a;
+}
+
+/*
+ * The authorities of team (files prefixed pre) and its admin JWK
+ * provisioner: *auths (the config's "authorities", new) and *adm (the
+ * admin's provisioner.json with the private key and CA URLs, new).
+ */
+static enum dv_rc
+team_config(const char *listen, const char *team, const char *pre,
+    json_t **auths, json_t **adm)
+{
+	json_t *jwk = NULL, *pub = NULL, *urls;
+	char *kid = NULL;
+	enum dv_rc rc;
+	int k;
+
+	*auths = NULL;
+	*adm = NULL;
+	if ((rc = jws_jwk_generate("ES256", &jwk)) != DV_OK ||
+	    (rc = jws_jwk_thumbprint(jwk, &kid)) != DV_OK)
+		goto out;
+	json_object_set_new(jwk, "kid", json_string(kid));
+	json_object_set_new(jwk, "use", json_string("sig"));
+	pub = jws_jwk_public(jwk);
+	*auths = json_object();
+	urls = json_object();
+	for (k = 0; k < CA__MAX; k++) {
+		const char *kn = ca_kind_name((enum ca_kind)k);
+		char *u = xasprintf("https://%s/t/%s/%s", listen, team, kn);
+
+		json_object_set_new(*auths, kn,
+		    authority_config((enum ca_kind)k, pre, pub));
+		json_object_set_new(urls, kn, json_string(u));
+		free(u);
+	}
+	*adm = json_pack("{s:s,s:s,s:O,s:o}", "provisioner", "admin",
+	    "kid", kid, "key", jwk, "caUrls", urls);
+out:
+	free(kid);
+	json_decref(jwk);
+	json_decref(pub);
+	return rc;
+}
+
+/*
+ * Writes the admin provisioner adm to admin/{adm_name} and the config cfg
+ * to config.json (both 0600, the texts wiped after), naming both in sum.
+ */
+static enum dv_rc
+write_admin_and_config(const char *dir, const char *adm_name,
+    const json_t *adm, const json_t *cfg, json_t *sum)
+{
+	const json_t *doc[2] = { adm, cfg };
+	const char *key[2] = { "adminCredentials", "config" };
+	char *path, *text;
+	enum dv_rc rc = DV_OK;
+	int i;
+
+	for (i = 0; i < 2 && rc == DV_OK; i++) {
+		path = i == 0 ? xasprintf("%s/admin/%s", dir, adm_name) :
+		    xasprintf("%s/config.json", dir);
+		if ((text = json_dumps(doc[i], JSON_INDENT(2))) == NULL)
+			rc = DV_ERR_INTERNAL;
+		else {
+			rc = file_write(path, text, strlen(text), 0600);
+			explicit_bzero(text, strlen(text));
+			free(text);
+		}
+		if (rc == DV_OK)
+			json_object_set_new(sum, key[i], json_string(path));
+		free(path);
+	}
+	return rc;
 }
 
 enum dv_rc
 ca_init_data(const struct ca_init_opts *o, json_t **summary)
 {
 	static const char *const subdirs[] = { "secrets", "keys", "admin" };
-	json_t *jwk = NULL, *pub = NULL, *cfg = NULL, *dns, *auths, *urls;
+	json_t *cfg = NULL, *dns, *auths = NULL;
 	json_t *sum = json_object(), *adm = NULL;
 	struct buf roots = { 0 };
 	uint8_t rnd[32];
-	char *pass = NULL, *path = NULL, *kid = NULL, *text = NULL;
+	char *pass = NULL, *path = NULL;
 	char *host = NULL;
 	enum dv_rc rc;
 	size_t i;
@@ -213,7 +291,7 @@ ca_init_data(const struct ca_init_opts *o, json_t **summary)
 		goto out;
 
 	for (k = 0; k < CA__MAX; k++)
-		if ((rc = make_authority(o, (enum ca_kind)k, pass, &roots,
+		if ((rc = make_authority(o, (enum ca_kind)k, "", pass, &roots,
 		    sum)) != DV_OK)
 			goto out;
 	free(path);
@@ -222,12 +300,9 @@ ca_init_data(const struct ca_init_opts *o, json_t **summary)
 		goto out;
 
 	/* The admin JWK provisioner; its private key goes to the admin. */
-	if ((rc = jws_jwk_generate("ES256", &jwk)) != DV_OK ||
-	    (rc = jws_jwk_thumbprint(jwk, &kid)) != DV_OK)
+	if ((rc = team_config(o->listen, o->team, "", &auths, &adm)) !=
+	    DV_OK)
 		goto out;
-	json_object_set_new(jwk, "kid", json_string(kid));
-	json_object_set_new(jwk, "use", json_string("sig"));
-	pub = jws_jwk_public(jwk);
 
 	dns = json_array();
 	host = xstrdup(o->listen);
@@ -239,18 +314,6 @@ ca_init_data(const struct ca_init_opts *o, json_t **summary)
 	for (i = 0; i < o->ndns; i++)
 		json_array_append_new(dns, json_string(o->dns[i]));
 
-	auths = json_object();
-	urls = json_object();
-	for (k = 0; k < CA__MAX; k++) {
-		const char *kn = ca_kind_name((enum ca_kind)k);
-		char *u = xasprintf("https://%s/t/%s/%s", o->listen, o->team,
-		    kn);
-
-		json_object_set_new(auths, kn,
-		    authority_config((enum ca_kind)k, pub));
-		json_object_set_new(urls, kn, json_string(u));
-		free(u);
-	}
 	cfg = json_pack("{s:s,s:o,s:i,s:{s:s,s:s},s:s,s:{s:s},s:i,"
 	    "s:{s:s,s:s},s:{s:s},s:{s:{s:o}}}",
 	    "listen", o->listen,
@@ -263,48 +326,118 @@ ca_init_data(const struct ca_init_opts *o, json_t **summary)
 	    "tls", "authority", "default/account", "duration", "24h",
 	    "log", "level", "info",
 	    "teams", o->team, "authorities", auths);
+	auths = NULL;	/* stolen by json_pack's "o", even on failure */
 	if (cfg == NULL) {
 		rc = DV_ERR_INTERNAL;
-		json_decref(urls);
 		goto out;
 	}
 	if (strcmp(o->team, "default") != 0)
 		json_object_set_new(json_object_get(cfg, "tls"), "authority",
 		    json_sprintf("%s/account", o->team));
 
-	adm = json_pack("{s:s,s:s,s:O,s:o}", "provisioner", "admin",
-	    "kid", kid, "key", jwk, "caUrls", urls);
-	text = json_dumps(adm, JSON_INDENT(2));
-	free(path);
-	path = xasprintf("%s/admin/provisioner.json", o->dir);
-	if ((rc = file_write(path, text, strlen(text), 0600)) != DV_OK)
+	if ((rc = write_admin_and_config(o->dir, "provisioner.json", adm, cfg,
+	    sum)) != DV_OK)
 		goto out;
-	json_object_set_new(sum, "adminCredentials", json_string(path));
-	explicit_bzero(text, strlen(text));
-	free(text);
-	text = json_dumps(cfg, JSON_INDENT(2));
-	free(path);
-	path = xasprintf("%s/config.json", o->dir);
-	if ((rc = file_write(path, text, strlen(text), 0600)) != DV_OK)
-		goto out;
-	json_object_set_new(sum, "config", json_string(path));
 	*summary = sum;
 	sum = NULL;
 out:
 	if (pass != NULL)
 		explicit_bzero(pass, strlen(pass));
-	if (text != NULL)
-		explicit_bzero(text, strlen(text));
-	free(text);
 	free(pass);
 	free(path);
-	free(kid);
 	free(host);
 	buf_free(&roots);
 	json_decref(adm);
 	json_decref(cfg);
-	json_decref(jwk);
-	json_decref(pub);
+	json_decref(auths);
+	json_decref(sum);
+	return rc;
+}
+
+/*
+ * A team added to a data folder that has one: its three authorities (keys
+ * under the same password, files named "{team}-{authority}-..."), its own
+ * admin JWK provisioner (admin/{team}-provisioner.json), its roots
+ * appended to certs/roots.pem, and config.json rewritten with the team.
+ */
+enum dv_rc
+ca_team_add(const struct ca_init_opts *o, json_t **summary)
+{
+	struct ca tmp;
+	json_t *cfg = NULL, *teams, *auths = NULL;
+	json_t *sum = json_object(), *adm = NULL;
+	struct buf roots = { 0 };
+	uint8_t *data = NULL, *pass = NULL;
+	size_t len = 0, plen = 0;
+	char *path = NULL, *pre = NULL;
+	const char *listen;
+	enum dv_rc rc;
+	int k;
+
+	*summary = NULL;
+	memset(&tmp, 0, sizeof(tmp));
+	if (!inv_team_ok(o->team) || o->team[0] == '.') {
+		rc = DV_ERR_MALFORMED;
+		goto out;
+	}
+	path = xasprintf("%s/config.json", o->dir);
+	if ((rc = file_read(path, 1024 * 1024, &data, &len)) != DV_OK ||
+	    (rc = json_parse_strict(data, len, 1024 * 1024, &cfg)) != DV_OK)
+		goto out;
+	teams = json_object_get(cfg, "teams");
+	listen = json_get_str(cfg, "listen");
+	if (!json_is_object(teams) || listen == NULL) {
+		rc = DV_ERR_MALFORMED;
+		goto out;
+	}
+	if (json_object_get(teams, o->team) != NULL) {
+		log_msg(LOG_ERR, "init.team.exists", "{s:s}", "team", o->team);
+		rc = DV_ERR_EXISTS;
+		goto out;
+	}
+	tmp.dir = (char *)o->dir;
+	tmp.config = cfg;
+	if ((rc = ca_password_read(&tmp, &pass, &plen)) != DV_OK)
+		goto out;
+
+	pre = xasprintf("%s-", o->team);
+	for (k = 0; k < CA__MAX; k++)
+		if ((rc = make_authority(o, (enum ca_kind)k, pre,
+		    (const char *)pass, &roots, sum)) != DV_OK)
+			goto out;
+	free(path);
+	path = xasprintf("%s/certs/roots.pem", o->dir);
+	free(data);
+	data = NULL;
+	if ((rc = file_read(path, 1024 * 1024, &data, &len)) != DV_OK)
+		goto out;
+	buf_append(&roots, data, len);	/* theirs after ours: order free */
+	if ((rc = file_write(path, roots.data, roots.len, 0644)) != DV_OK)
+		goto out;
+
+	if ((rc = team_config(listen, o->team, pre, &auths, &adm)) != DV_OK)
+		goto out;
+	json_object_set_new(teams, o->team, json_pack("{s:o}", "authorities",
+	    auths));
+	auths = NULL;	/* stolen by "o" */
+	free(path);
+	path = xasprintf("%s-provisioner.json", o->team);
+	if ((rc = write_admin_and_config(o->dir, path, adm, cfg, sum)) !=
+	    DV_OK)
+		goto out;
+	*summary = sum;
+	sum = NULL;
+out:
+	if (pass != NULL)
+		explicit_bzero(pass, plen);
+	free(pass);
+	free(data);
+	free(path);
+	free(pre);
+	buf_free(&roots);
+	json_decref(adm);
+	json_decref(cfg);
+	json_decref(auths);
 	json_decref(sum);
 	return rc;
 }

@@ -51,6 +51,9 @@ struct inv_actor {
 	const char	*request_id;
 };
 
+/* True if team is a team name: 1 to 64 of [a-z0-9._-]. */
+bool		inv_team_ok(const char *team);
+
 /* Opens the inventory over st (borrowed).  *out is new (inv_free). */
 enum dv_rc	inv_open(struct store *st, struct inv **out);
 void		inv_free(struct inv *);

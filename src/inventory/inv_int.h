@@ -34,8 +34,6 @@ void		 inv_detail(char **detail, const char *fmt, ...)
 /* True if s is 1..max bytes with no control characters (UTF-8 allowed:
  * jansson has validated it). */
 bool		 inv_text_ok(const char *s, size_t max);
-/* True if team is a team name: 1 to 64 of [a-z0-9._-]. */
-bool		 inv_team_ok(const char *team);
 /* Appends an audit row for actor (NULL: "system") in the transaction. */
 enum dv_rc	 inv_audit(struct store_tx *, const char *team,
 		    const struct inv_actor *, const char *action,

@@ -23,6 +23,8 @@ usage(FILE *f)
 	    "[--log-level debug|info|warn|err]\n"
 	    "       devid-ca admin-token [--data DIR] [--team NAME] "
 	    "[--out FILE]\n"
+	    "       devid-ca team add NAME [--data DIR] "
+	    "[--key-type p256|p384|rsa3072]\n"
 	    "       devid-ca version\n"
 	    "\n"
 	    "init   creates DIR (default ./var/devid): for team 'default' an\n"
@@ -35,7 +37,12 @@ usage(FILE *f)
 	    "admin-token\n"
 	    "       mints a new owner token of the team's admin API (default\n"
 	    "       team 'default') from the data folder, printed or written\n"
-	    "       to FILE (0600): to replace a lost one, or for a new team.\n",
+	    "       to FILE (0600): to replace a lost one, or for a new team.\n"
+	    "team add\n"
+	    "       adds team NAME to the data folder: its three authorities\n"
+	    "       (keys under the folder's password), its admin JWK\n"
+	    "       provisioner (DIR/admin/NAME-provisioner.json) and its first\n"
+	    "       owner token (DIR/admin/NAME-owner.token); restart serve.\n",
 	    f);
 }
 
@@ -98,6 +105,37 @@ owner_token(const char *dir, const char *team, char **line)
 	return rc;
 }
 
+/*
+ * The team's first admin API owner token written to path (0600) and named
+ * in sum, then sum printed: what `init` and `team add` end with.  1 when
+ * the token could not be made (said on stderr, as prog), else 0.
+ */
+static int
+owner_token_and_summary(const char *prog, const char *dir, const char *team,
+    const char *path, json_t *sum)
+{
+	char *line = NULL, *text;
+	enum dv_rc rc;
+	int ret = 0;
+
+	if ((rc = owner_token(dir, team, &line)) != DV_OK ||
+	    (rc = file_write(path, line, strlen(line), 0600)) != DV_OK) {
+		fprintf(stderr, "%s: the data folder is made, but not the "
+		    "admin API owner token of team %s: %s (run `devid-ca "
+		    "admin-token --data %s --team %s --out %s`)\n", prog, team,
+		    dv_rc_str(rc), dir, team, path);
+		ret = 1;
+	} else
+		json_object_set_new(sum, "ownerToken", json_string(path));
+	if (line != NULL)
+		explicit_bzero(line, strlen(line));
+	free(line);
+	text = json_dumps(sum, JSON_INDENT(2));
+	printf("%s\n", text);
+	free(text);
+	return ret;
+}
+
 static int
 cmd_init(int argc, char **argv)
 {
@@ -113,7 +151,7 @@ cmd_init(int argc, char **argv)
 	struct ca_init_opts o;
 	const char **dns = NULL;
 	json_t *sum = NULL;
-	char *text, *path, *line = NULL;
+	char *path;
 	enum dv_rc rc;
 	int c, ret = 0;
 
@@ -163,24 +201,73 @@ cmd_init(int argc, char **argv)
 	}
 	/* The team's first admin API token: an owner's, shown only here. */
 	path = xasprintf("%s/admin/owner.token", o.dir);
-	if ((rc = owner_token(o.dir, o.team, &line)) != DV_OK ||
-	    (rc = file_write(path, line, strlen(line), 0600)) != DV_OK) {
-		fprintf(stderr, "devid-ca init: the data folder is made, but "
-		    "not the admin API owner token: %s (run `devid-ca "
-		    "admin-token --data %s --out %s`)\n", dv_rc_str(rc), o.dir,
-		    path);
-		ret = 1;
-	} else
-		json_object_set_new(sum, "ownerToken", json_string(path));
-	if (line != NULL)
-		explicit_bzero(line, strlen(line));
-	free(line);
+	ret = owner_token_and_summary("devid-ca init", o.dir, o.team, path,
+	    sum);
 	free(path);
-	text = json_dumps(sum, JSON_INDENT(2));
-	printf("%s\n", text);
-	free(text);
 	json_decref(sum);
 	free(dns);
+	return ret;
+}
+
+static int
+cmd_team(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data", required_argument, NULL, 'd' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct ca_init_opts o;
+	json_t *sum = NULL;
+	char *path = NULL;
+	enum dv_rc rc;
+	int c, ret;
+
+	memset(&o, 0, sizeof(o));
+	o.dir = "var/devid";
+	o.key_type = PKI_KEY_P256;
+	if (argc < 3 || strcmp(argv[1], "add") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	o.team = argv[2];
+	argc -= 2;
+	argv += 2;
+	while ((c = getopt_long(argc, argv, "d:k:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o.dir = optarg;
+			break;
+		case 'k':
+			if (pki_key_type_parse(optarg, &o.key_type) != DV_OK) {
+				fprintf(stderr, "devid-ca team add: unknown key "
+				    "type '%s' (use p256, p384 or rsa3072)\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if ((rc = ca_team_add(&o, &sum)) != DV_OK) {
+		fprintf(stderr, "devid-ca team add: %s%s\n", dv_rc_str(rc),
+		    rc == DV_ERR_EXISTS ? " (the team is already there)" :
+		    rc == DV_ERR_MALFORMED ? " (a team name is 1 to 64 of "
+		    "[a-z0-9._-], not starting with '.'; is --data a folder "
+		    "made by `devid-ca init`?)" : "");
+		return 1;
+	}
+	path = xasprintf("%s/admin/%s-owner.token", o.dir, o.team);
+	ret = owner_token_and_summary("devid-ca team add", o.dir, o.team, path,
+	    sum);
+	free(path);
+	json_decref(sum);
 	return ret;
 }
 
@@ -424,6 +511,8 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "admin-token") == 0)
 		return cmd_admin_token(argc - 1, argv + 1);
+	if (strcmp(argv[1], "team") == 0)
+		return cmd_team(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("devid-ca %s\n", DEVID_VERSION);
 		return 0;

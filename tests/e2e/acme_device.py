@@ -9,7 +9,7 @@ object's CBOR is written by hand (test code only).  Prints one "ok - ..."
 or "FAIL - ..." line per check.
 
 usage: acme_device.py STEP DIRECTORY_URL CA_FILE TPMDIR AKCERT INTER URN OUT
-  STEP: good | negatives | refused
+  STEP: good | negatives | foreign | unregistered | retired
 """
 import datetime
 import hashlib
@@ -207,6 +207,17 @@ elif STEP == "negatives":
        sub[0].get("type") == ERR + "rejectedIdentifier",
        "identifier of another device: rejectedIdentifier subproblem "
        "(got %s)" % j)
+
+elif STEP == "foreign":
+    # AKCERT/INTER: the same AK certified by another team's Attestation CA
+    st, o, ch = order(URN)
+    pub = fresh("k4")
+    ci, sig = certify("k4", ch["token"] + "." + THUMB)
+    st, j = answer(ch, att_obj(ci, sig, pub, X5C))
+    ok(j["status"] == "invalid" and
+       problem(j) == ERR + "badAttestationStatement",
+       "AK certificate of another team's Attestation CA: "
+       "badAttestationStatement (got %s)" % j)
 
 elif STEP in ("unregistered", "retired"):
     st, o, ch = order(URN)

@@ -44,6 +44,13 @@ jq --arg r "$T/ekroots" '.teams.default.attestation = {ekRoots: $r} |
              attestationFormats: ["tpm"]}
       else . end)' "$DATA/config.json" >"$T/config.new" &&
     mv "$T/config.new" "$DATA/config.json" || die "config edit failed"
+# a second team in the same server: its Attestation CA is not this one's
+"$DEVID_CA" team add other --data "$DATA" >"$T/team.out" 2>"$T/team.err" ||
+    die "devid-ca team add failed: $(cat "$T/team.err")"
+jq --arg r "$T/ekroots" '.teams.other.attestation = {ekRoots: $r}' \
+    "$DATA/config.json" >"$T/config.new" &&
+    mv "$T/config.new" "$DATA/config.json" || die "config edit failed"
+OTHER_OWNER=$(head -n1 "$DATA/admin/other-owner.token")
 stop_server || fail "devid-ca serve did not stop cleanly"
 start_server
 DIR="https://$HOSTPORT/t/default/agent/acme/acme/directory"
@@ -75,6 +82,26 @@ check "POST /secret: the AK certificate chain (got $st)" test "$st" = 200
 "${HELPER[@]}" chain "$T/sec.resp" "$T" >/dev/null 2>&1
 mv "$T/0.pem" "$T/ak.pem" && mv "$T/1.pem" "$T/ak_inter.pem" ||
     die "no AK certificate chain"
+
+# the same TPM enrolls at team other too: an AK certificate of the same
+# AK, from that team's Attestation CA
+OA="https://$HOSTPORT/admin/v1/teams/other"
+st=$(http POST "$OA/devices" "$T/resp" -H "Authorization: Bearer $OTHER_OWNER" \
+    -H "Content-Type: application/json" --data-binary "$reg")
+check "the device is registered in team other too (got $st)" test "$st" = 201
+st=$(http POST "https://$HOSTPORT/t/other/attestation/attest" "$T/oatt.resp" \
+    -H 'Content-Type:' --data-binary "@$T/att.json")
+check "team other: POST /attest 200 (got $st)" test "$st" = 200
+"${HELPER[@]}" credential "$T/oatt.resp" "$T/oatt.cred" || die "credential"
+check "team other: ActivateCredential" tpm_activate_rsa ak "$T/oatt.cred" "$T/oatt.secret"
+"${HELPER[@]}" secret "$T/oatt.secret" >"$T/osec.json"
+st=$(http POST "https://$HOSTPORT/t/other/attestation/secret" "$T/osec.resp" \
+    -H 'Content-Type:' --data-binary "@$T/osec.json")
+check "team other: POST /secret (got $st)" test "$st" = 200
+mkdir -p "$T/other"
+"${HELPER[@]}" chain "$T/osec.resp" "$T/other" >/dev/null 2>&1
+check "team other's AK certificate chains to team other's attestation root, not default's" \
+    bash -c "openssl verify -CAfile '$DATA/certs/other-attestation-root.crt' -untrusted '$T/other/1.pem' '$T/other/0.pem' >/dev/null && ! openssl verify -CAfile '$DATA/certs/attestation-root.crt' -untrusted '$T/other/1.pem' '$T/other/0.pem' >/dev/null 2>&1"
 
 run() {	# run STEP: the python client's checks counted
 	python3 "$CLIENT" "$1" "$DIR" "$ROOTS" "$TS" "$T/ak.pem" \
@@ -111,6 +138,14 @@ check "the device is active and was seen" \
 
 # ---- refusals ----------------------------------------------------------
 run negatives
+# the AK certificate chain of team other, at team default's Agent CA
+python3 "$CLIENT" foreign "$DIR" "$ROOTS" "$TS" "$T/other/0.pem" \
+    "$T/other/1.pem" "$URN" "$T" >"$T/foreign.out" 2>&1
+fst=$?
+cat "$T/foreign.out"
+PASSES=$((PASSES + $(grep -c '^ok - ' "$T/foreign.out")))
+FAILS=$((FAILS + $(grep -c '^FAIL - ' "$T/foreign.out")))
+[ "$fst" -eq 0 ] || fail "acme_device.py foreign exited with status $fst"
 st=$(admin PATCH "$A/devices/$DEV" "$(jq -cn --arg u "$URN" '{removeIdentifiers: [$u]}')")
 check "the EK is removed from the device (got $st)" test "$st" = 200
 run unregistered
