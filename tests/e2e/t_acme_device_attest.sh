@@ -51,6 +51,11 @@ jq --arg r "$T/ekroots" '.teams.other.attestation = {ekRoots: $r}' \
     "$DATA/config.json" >"$T/config.new" &&
     mv "$T/config.new" "$DATA/config.json" || die "config edit failed"
 OTHER_OWNER=$(head -n1 "$DATA/admin/other-owner.token")
+cp "$DATA/config.json" "$T/config.before"
+check "team add of an existing team is refused, config.json untouched" \
+    bash -c "! '$DEVID_CA' team add other --data '$DATA' >/dev/null 2>&1 && cmp -s '$DATA/config.json' '$T/config.before'"
+check "team add of a bad name is refused" \
+    bash -c "! '$DEVID_CA' team add ../x --data '$DATA' >/dev/null 2>&1 && test ! -e '$DATA/keys/../x-agent-root.key'"
 stop_server || fail "devid-ca serve did not stop cleanly"
 start_server
 DIR="https://$HOSTPORT/t/default/agent/acme/acme/directory"
