@@ -18,11 +18,11 @@ DEB_PKGS := build-essential cmake pkg-config clang \
 	libssl-dev openssl libevent-dev libcurl4-openssl-dev curl \
 	libjansson-dev libjose-dev jose libcbor-dev libtss2-dev \
 	libsqlite3-dev sqlite3 libpq-dev libcmocka-dev \
-	jq python3 golang-cfssl procps psmisc \
+	jq python3 golang-cfssl procps psmisc valgrind \
 	swtpm swtpm-tools tpm2-tools \
 	lego certbot uacme dehydrated python3-cryptography pebble
 
-.PHONY: all deps build test-build unit e2e fuzz test run bench bench-acme bench-attest bench-inventory clean
+.PHONY: all deps build test-build unit e2e fuzz valgrind test run bench bench-acme bench-attest bench-inventory clean
 
 all: build
 
@@ -50,10 +50,17 @@ fuzz: deps
 	cmake --build $(FUZZBUILD) -j $(JOBS) --target fuzzers
 	bash fuzz/run.sh $(FUZZBUILD) $(FUZZ_SECONDS)
 
-# The whole suite: unit + end-to-end under ctest, then a short fuzz run.
+# The server and its signer child under valgrind memcheck, on the build
+# without sanitizers (they cannot run together): a short scenario.
+valgrind: build
+	bash tests/valgrind/t_valgrind.sh $(BUILD)
+
+# The whole suite: unit + end-to-end under ctest, a short fuzz run, then
+# the valgrind scenario.
 test: test-build
 	cd $(TESTBUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2
 	$(MAKE) --no-print-directory fuzz
+	$(MAKE) --no-print-directory valgrind
 
 run: build
 	@if [ ! -f $(DATA)/config.json ]; then \

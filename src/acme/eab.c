@@ -113,10 +113,17 @@ acme_eab_create(struct ca *ca, const char *team, const json_t *body,
 		*detail = "no such ACME provisioner in this team";
 		return DV_ERR_NOT_FOUND;
 	}
-	if ((rc = pki_random(key, sizeof(key))) != DV_OK)
-		return rc;
-	/* a base64url id may start with '-', which command lines (certbot's
-	 * --eab-kid) take for an option: the prefix keeps it a value */
+	/*
+	 * A base64url text that starts with '-' is taken for an option by
+	 * command lines (certbot's --eab-hmac-key, --eab-kid): a key whose
+	 * first 6 bits encode '-' (62) or '_' (63) is drawn again (1 in 32
+	 * keys; the key keeps 255.9 bits of entropy), and the id gets a
+	 * prefix.
+	 */
+	do {
+		if ((rc = pki_random(key, sizeof(key))) != DV_OK)
+			return rc;
+	} while ((key[0] >> 2) >= 62);
 	rnd = acme_id_new();
 	k.id = xasprintf("eab_%s", rnd);
 	k.team = (char *)team;

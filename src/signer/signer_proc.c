@@ -317,8 +317,8 @@ child_bind_parent(pid_t parent)
 }
 #endif
 
-/* The child: never returns. */
-static void
+/* The child: never returns; fds (nchan channel ends, owned) is freed. */
+static _Noreturn void
 child_main(pid_t parent, const struct signer_key *keys, size_t nkeys,
     const char *pass, int *fds, unsigned nchan)
 {
@@ -371,6 +371,7 @@ out:
 	free(k);
 	free(algs);
 	free(hello);
+	free(fds);
 	/* _exit: the parent's atexit handlers and stdio buffers are not ours */
 	_exit(rc == DV_OK ? 0 : 1);
 }
@@ -605,8 +606,17 @@ signer_start_proc(const struct signer_key *keys, size_t n, const char *pass,
 		rc = DV_ERR_INTERNAL;
 		goto err;
 	}
-	if (p->pid == 0)
+	if (p->pid == 0) {
+		/* the parent's half of the state, copied by fork: the child
+		 * keeps only its channel ends (child_main closes the rest) */
+		free(p->fds);
+		free(p->idle);
+		free(p);
+		free(s->refs);
+		free(s->algs);
+		free(s);
 		child_main(parent, keys, n, pass, child, nchan);
+	}
 
 	for (c = 0; c < nchan; c++) {
 		close(child[c]);

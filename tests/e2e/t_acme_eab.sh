@@ -111,8 +111,8 @@ CB="--config-dir $T/cb/etc --work-dir $T/cb/work --logs-dir $T/cb/log"
 timeout 180 certbot certonly --standalone --non-interactive --agree-tos \
     -m ops@example.org --server "$DIR" --preferred-challenges http \
     --http-01-address 127.0.0.1 --http-01-port "$HTTP01_PORT" $CB \
-    --eab-kid "$(jq -r .id "$T/eab2.json")" \
-    --eab-hmac-key "$(jq -r .hmacKey "$T/eab2.json")" \
+    --eab-kid="$(jq -r .id "$T/eab2.json")" \
+    --eab-hmac-key="$(jq -r .hmacKey "$T/eab2.json")" \
     --key-type ecdsa --elliptic-curve secp256r1 -d eab.certbot.test \
     >"$T/certbot.out" 2>&1
 check "certbot with --eab-kid/--eab-hmac-key: certificate issued" \
