@@ -553,15 +553,15 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 	sess.created_at = now;
 	sess.expires_at = now + a->att->session_lifetime;
 	/*
-	 * Committed, so visible to every node before the client can answer,
-	 * but not fsync'ed (store_write_lazy): a session lost in a power cut
-	 * only fails the /secret that would use it (401, attest again); it
-	 * grants nothing.  The AK certificate, the used mark and the audit
-	 * row are written durably by /secret before any byte of the
-	 * certificate is returned, and that commit makes this one durable
-	 * too.
+	 * In the volatile database (store_write_volatile: committed before
+	 * the client can answer, never waiting for a disk, in this thread):
+	 * a session lost in a crash only fails the /secret that would use it
+	 * (401, attest again); it grants nothing.  The AK certificate and its
+	 * audit row are written durably by /secret before any byte of the
+	 * certificate is returned.
 	 */
-	if ((rc = store_write_lazy(a->ca->store, session_insert_tx, &sess)) !=
+	if ((rc = store_write_volatile(a->ca->store, session_insert_tx,
+	    &sess)) !=
 	    DV_OK) {
 		*detail = rc == DV_ERR_UNAVAILABLE ? "too many pending "
 		    "activations for this EK; retry when they expire" :
@@ -592,34 +592,51 @@ out:
 
 /* The session and, in the same reader transaction, its device's row (for
  * its status: one read instead of two, and no inventory JSON). */
-struct session_get {
+/* The session of secret hash id, taken (single use) when it is this
+ * team's: one transaction of the volatile database. */
+struct session_take {
 	const char	*id;
+	const char	*team;
+	time_t		 now;
 	struct store_att_session *out;
-	struct store_device dev;	/* filled when dev_rc is DV_OK */
-	enum dv_rc	 dev_rc;
 };
 
 static enum dv_rc
-session_get_tx(struct store_tx *tx, void *arg)
+session_take_tx(struct store_tx *tx, void *arg)
 {
-	struct session_get *g = arg;
+	struct session_take *t = arg;
 	enum dv_rc rc;
 
-	if ((rc = store_att_session_get(tx, g->id, g->out)) != DV_OK)
+	if ((rc = store_att_session_get(tx, t->id, t->out)) != DV_OK)
 		return rc;
-	g->dev_rc = store_dev_get(tx, g->out->team, g->out->device_id,
-	    &g->dev);
-	return DV_OK;
+	rc = strcmp(t->out->team, t->team) != 0 ? DV_ERR_NOT_FOUND :
+	    DV_OK;
+	store_att_session_clear(t->out);
+	if (rc != DV_OK)
+		return rc;
+	return store_att_session_take(tx, t->id, t->now, t->out);
+}
+
+struct device_get {
+	const char	*team;
+	const char	*id;
+	struct store_device dev;
+};
+
+static enum dv_rc
+device_get_tx(struct store_tx *tx, void *arg)
+{
+	struct device_get *g = arg;
+
+	return store_dev_get(tx, g->team, g->id, &g->dev);
 }
 
 /* What the /secret transaction does, all or nothing. */
 struct finish_op {
-	const char	*id;		/* session id */
 	time_t		 now;
 	const char	*team;
 	const struct store_cert *row;
 	const struct store_audit *audit;
-	struct store_att_session taken;	/* filled by the transaction */
 };
 
 static enum dv_rc
@@ -628,9 +645,6 @@ finish_tx(struct store_tx *tx, void *arg)
 	struct finish_op *op = arg;
 	enum dv_rc rc;
 
-	if ((rc = store_att_session_take(tx, op->id, op->now, &op->taken)) !=
-	    DV_OK)
-		return rc;
 	if ((rc = store_att_cert_insert(tx, op->row)) != DV_OK ||
 	    (rc = store_tx_audit(tx, op->audit)) != DV_OK ||
 	    (rc = store_dev_seen(tx, op->team, op->row->device_id, op->now))
@@ -686,7 +700,8 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	struct store_cert row;
 	struct store_audit audit;
 	struct finish_op op;
-	struct session_get get;
+	struct session_take take;
+	struct device_get get;
 	X509 *x = NULL;
 	uint8_t md[32], *der = NULL;
 	size_t derlen = 0;
@@ -703,7 +718,6 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	memset(&row, 0, sizeof(row));
 	memset(&op, 0, sizeof(op));
 	memset(&get, 0, sizeof(get));
-	get.dev_rc = DV_ERR_NOT_FOUND;
 	if (a->kind != CA_ATTESTATION || a->att == NULL) {
 		*detail = "this authority does not attest TPMs";
 		return DV_ERR_NOT_FOUND;
@@ -716,26 +730,28 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	}
 	pki_sha256(secret, len, md);
 	id = hex_encode(md, sizeof(md));
-	get.id = id;
-	get.out = &s;
 
-	/* the session, read first: nothing is signed for a bad secret */
-	rc = store_read(a->ca->store, session_get_tx, &get);
-	if (rc == DV_OK && strcmp(s.team, a->team) != 0)
-		rc = DV_ERR_NOT_FOUND;
-	if (rc == DV_OK && s.used_at != 0)
-		rc = DV_ERR_TOKEN_REUSED;
-	else if (rc == DV_OK && s.expires_at <= now)
-		rc = DV_ERR_TOKEN_EXPIRED;
+	/*
+	 * The session, taken first (single use; of two /secret requests
+	 * with one secret, one wins): nothing is signed for a bad secret.
+	 * A failure after this point costs the client a new /attest.
+	 */
+	take.id = id;
+	take.team = a->team;
+	take.now = now;
+	take.out = &s;
+	rc = store_write_volatile(a->ca->store, session_take_tx, &take);
 	if (rc == DV_ERR_NOT_FOUND)
 		rc = DV_ERR_UNAUTHORIZED;
 	if (rc != DV_OK) {
-		refuse(a, s.ek_urn, session_detail(rc));
+		refuse(a, NULL, session_detail(rc));
 		*detail = session_detail(rc);
 		goto out;
 	}
 	/* the device may have been retired since /attest */
-	if ((rc = get.dev_rc) != DV_OK) {
+	get.team = a->team;
+	get.id = s.device_id;
+	if ((rc = store_read(a->ca->store, device_get_tx, &get)) != DV_OK) {
 		*detail = "the device of this activation is gone";
 		goto out;
 	}
@@ -796,21 +812,13 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	audit.detail = adetail;
 	audit.team = a->team;
 
-	/* single use, certificate, audit and last-seen: one transaction */
-	op.id = id;
+	/* certificate, audit and last-seen: one durable transaction */
 	op.now = now;
 	op.team = a->team;
 	op.row = &row;
 	op.audit = &audit;
 	if ((rc = store_write(a->ca->store, finish_tx, &op)) != DV_OK) {
-		if (rc == DV_ERR_NOT_FOUND || rc == DV_ERR_TOKEN_REUSED ||
-		    rc == DV_ERR_TOKEN_EXPIRED) {
-			/* a concurrent /secret won the race */
-			rc = rc == DV_ERR_NOT_FOUND ? DV_ERR_UNAUTHORIZED : rc;
-			refuse(a, s.ek_urn, session_detail(rc));
-			*detail = session_detail(rc);
-		} else
-			*detail = "the AK certificate could not be stored";
+		*detail = "the AK certificate could not be stored";
 		goto out;
 	}
 	if ((rc = chain_response(a, der, derlen, out)) != DV_OK)
@@ -818,7 +826,6 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	log_msg(LOG_INFO, EV ".issued", "{s:s,s:s,s:s,s:s}", "authority",
 	    a->id, "ek", s.ek_urn, "device", s.device_id, "serial", serial);
 out:
-	store_att_session_clear(&op.taken);
 	store_att_session_clear(&s);
 	pki_sans_clear(&sans);
 	pki_cert_free(x);

@@ -338,7 +338,34 @@ static const char store_volatile_schema[] =
 	"CREATE TABLE IF NOT EXISTS acme_nonces ("
 	"  id TEXT PRIMARY KEY,"
 	"  expires_at BIGINT NOT NULL"
-	");";
+	");"
+	/*
+	 * attestation_sessions: the Attestation CA's pending credential
+	 * activations (store_attest.c), single use, 5 minutes: a session
+	 * lost in a crash only fails the /secret that would use it.  The
+	 * table of the same name that migrations 3 and 6 made in the durable
+	 * database is no longer used.
+	 */
+	"CREATE TABLE IF NOT EXISTS attestation_sessions ("
+	"  id TEXT PRIMARY KEY,"
+	"  team TEXT NOT NULL,"
+	"  ek_urn TEXT NOT NULL,"
+	"  device_id TEXT NOT NULL,"
+	"  ak_public BLOB NOT NULL,"
+	"  ak_name BLOB NOT NULL,"
+	"  ak_spki BLOB NOT NULL,"
+	"  tpm_manufacturer TEXT,"
+	"  tpm_model TEXT,"
+	"  tpm_version TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  used_at BIGINT"
+	");"
+	"CREATE INDEX IF NOT EXISTS attestation_sessions_pending "
+	"  ON attestation_sessions (team, ek_urn, expires_at) "
+	"  WHERE used_at IS NULL;"
+	"CREATE INDEX IF NOT EXISTS attestation_sessions_expires "
+	"  ON attestation_sessions (expires_at);";
 
 /* Every statement store.c runs, prepared once per connection. */
 enum store_q {

@@ -184,21 +184,10 @@ enum dv_rc	store_write_lazy(struct store *, store_tx_fn fn, void *arg);
  * thread: rows that every node sharing the store can read and write, but
  * that a crash may lose (the last commits before a power failure), so the
  * commit waits for no disk.  Only the operations documented as volatile
- * (ACME nonces) may run there; fn's result, or DV_ERR_STORE.  fn must not
+ * (ACME nonces, the Attestation CA's pending sessions) may run there; fn's result, or DV_ERR_STORE.  fn must not
  * call the store's blocking functions.
  */
 enum dv_rc	store_write_volatile(struct store *, store_tx_fn fn, void *arg);
-/*
- * store_write for a change whose loss in an OS crash or power cut only
- * makes a client start over (a pending attestation session): when it
- * returns the change is committed and visible to every reader and every
- * node, but it may not be on disk yet.  A batch holding any store_write or
- * typed write commits durably, and a durable commit makes every earlier
- * commit durable too (store_int.h, begin).  Never for a certificate, an
- * audit row or a used token, which must be durable before the caller acts
- * on them.
- */
-enum dv_rc	store_write_lazy(struct store *, store_tx_fn fn, void *arg);
 /* Runs fn with a reader connection (last committed state). */
 enum dv_rc	store_read(struct store *, store_tx_fn fn, void *arg);
 /* Inside a write: runs fn in a nested savepoint, undoing only its changes

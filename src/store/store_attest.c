@@ -1,15 +1,16 @@
 /*
  * store_attest.c - the typed operations of the Attestation CA (store.h,
- * attestation section; schema: migration 3 in store.c).
+ * attestation section; schema: the volatile database's in store.c).
  *
  * A pending credential activation is a row of attestation_sessions keyed
- * by the hex SHA-256 of its secret.  The secret itself is never stored:
- * the row is found again only by whoever recovered the secret with the
- * TPM.  Taking a session (single use) runs on the committer inside the
- * batch transaction, so two /secret requests with the same secret,
- * on one node or several, see one winner.  Expired rows are purged when
- * the next session is inserted; a used row stays until then, so that a
- * replay within the lifetime is told apart from a wrong secret.
+ * by the hex SHA-256 of its secret, in the volatile database
+ * (store_write_volatile: a crash may lose one, which only fails its
+ * /secret).  The secret itself is never stored: the row is found again
+ * only by whoever recovered the secret with the TPM.  Taking a session
+ * (single use) is one transaction, so two /secret requests with the same
+ * secret see one winner.  Expired rows are purged when the next session
+ * is inserted; a used row stays until then, so that a replay within the
+ * lifetime is told apart from a wrong secret.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,7 @@ store_att_session_insert(struct store_tx *tx,
 	int64_t pending;
 	enum dv_rc rc;
 
-	if (!store_tx_writer(tx, "attestation_sessions"))
+	if (!store_tx_volatile(tx, "attestation_sessions"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_step_rc(RUN(tx, ATT_Q_PURGE, NULL, "i",
 	    (int64_t)now), DV_ERR_STORE, "attestation_sessions", NULL))
@@ -188,7 +189,7 @@ store_att_session_take(struct store_tx *tx, const char *id, time_t now,
 	enum dv_rc rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!store_tx_writer(tx, "attestation_sessions"))
+	if (!store_tx_volatile(tx, "attestation_sessions"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_att_session_get(tx, id, &s)) != DV_OK)
 		return rc;

@@ -407,7 +407,7 @@ put_session(struct fx *f, const uint8_t secret[32], const char *dev,
 	p.s.tpm_version = "7.85";
 	p.s.created_at = dv_now();
 	p.s.expires_at = expires;
-	assert_int_equal(store_write(f->ca->store, put_tx, &p), DV_OK);
+	assert_int_equal(store_write_volatile(f->ca->store, put_tx, &p), DV_OK);
 	free(p.s.id);
 	free(spki);
 	pki_key_free(ak);

@@ -628,16 +628,22 @@ static enum dv_rc
 att_take_tx(struct store_tx *tx, void *arg)
 {
 	struct att_op *op = arg;
-	enum dv_rc rc;
 
 	store_att_session_clear(&op->out);
-	if ((rc = store_att_session_take(tx, op->id, op->now, &op->out)) !=
-	    DV_OK)
+	return store_att_session_take(tx, op->id, op->now, &op->out);
+}
+
+/* The AK certificate and its audit row, durable (what /secret stores
+ * after it took the session). */
+static enum dv_rc
+att_cert_tx(struct store_tx *tx, void *arg)
+{
+	struct att_op *op = arg;
+	enum dv_rc rc;
+
+	if ((rc = store_att_cert_insert(tx, op->cert)) != DV_OK)
 		return rc;
-	if (op->cert != NULL && ((rc = store_att_cert_insert(tx, op->cert)) !=
-	    DV_OK || (rc = store_tx_audit(tx, op->audit)) != DV_OK))
-		return rc;
-	return DV_OK;
+	return store_tx_audit(tx, op->audit);
 }
 
 static enum dv_rc
@@ -685,21 +691,25 @@ test_attest_sessions(void **state)
 	struct store_cert *got = NULL;
 	struct store_stats before, after;
 	struct store *s;
-	char id[8];
+	char id[8], vol[200];
 	int i;
 
 	memset(&op, 0, sizeof(op));
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	assert_int_equal(store_write(s, att_dev_tx, NULL), DV_OK);
 
-	/* a session is inserted and read back whole */
+	/* a session is inserted in the volatile database, read back whole;
+	 * the durable one refuses it */
 	att_session(&op, "s0", 1000, 1300);
 	op.now = 1000;
 	op.max = 8;
-	assert_int_equal(store_write(s, att_insert_tx, &op), DV_OK);
-	assert_int_equal(store_write(s, att_insert_tx, &op), DV_ERR_EXISTS);
+	assert_int_equal(store_write(s, att_insert_tx, &op), DV_ERR_INTERNAL);
+	store_stats(s, &before);
+	assert_int_equal(store_write_volatile(s, att_insert_tx, &op), DV_OK);
+	assert_int_equal(store_write_volatile(s, att_insert_tx, &op),
+	    DV_ERR_EXISTS);
 	op.id = "s0";
-	assert_int_equal(store_read(s, att_get_tx, &op), DV_OK);
+	assert_int_equal(store_write_volatile(s, att_get_tx, &op), DV_OK);
 	assert_string_equal(op.out.ek_urn, "urn:ek:sha256:AAAA");
 	assert_string_equal(op.out.device_id, "dev_1");
 	assert_string_equal(op.out.tpm_model, "swtpm");
@@ -709,69 +719,66 @@ test_attest_sessions(void **state)
 	assert_int_equal(op.out.expires_at, 1300);
 	assert_int_equal(op.out.used_at, 0);
 	op.id = "nope";
-	assert_int_equal(store_read(s, att_get_tx, &op), DV_ERR_NOT_FOUND);
+	assert_int_equal(store_write_volatile(s, att_get_tx, &op),
+	    DV_ERR_NOT_FOUND);
 
-	/* at most max pending per EK: 7 more fit, the ninth is refused;
-	 * written lazily (the Attestation CA's way): each is a commit of its
-	 * own, not durable, and visible to a reader at once */
-	store_stats(s, &before);
+	/* at most max pending per EK: 7 more fit, the ninth is refused */
 	for (i = 1; i < 8; i++) {
 		snprintf(id, sizeof(id), "s%d", i);
 		att_session(&op, id, 1000, 1300);
-		assert_int_equal(store_write_lazy(s, att_insert_tx, &op),
+		assert_int_equal(store_write_volatile(s, att_insert_tx, &op),
 		    DV_OK);
-		op.id = id;
-		assert_int_equal(store_read(s, att_get_tx, &op), DV_OK);
 	}
-	store_stats(s, &after);
-	assert_int_equal(after.commits - before.commits, 7);
-	assert_int_equal(after.commits_lazy - before.commits_lazy, 7);
 	att_session(&op, "s8", 1000, 1300);
-	assert_int_equal(store_write_lazy(s, att_insert_tx, &op),
+	assert_int_equal(store_write_volatile(s, att_insert_tx, &op),
 	    DV_ERR_UNAVAILABLE);
-	/* the count reads only unused sessions (migration 6) */
-	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM sqlite_master "
+	/* no durable commit for any of it, and the rows are in the
+	 * volatile file, where the count reads only unused sessions */
+	store_stats(s, &after);
+	assert_int_equal(after.commits, before.commits);
+	snprintf(vol, sizeof(vol), "%s-volatile", f->path);
+	assert_int_equal(sql_int(vol, "SELECT COUNT(*) FROM "
+	    "attestation_sessions"), 8);
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM "
+	    "attestation_sessions"), 0);
+	assert_int_equal(sql_int(vol, "SELECT COUNT(*) FROM sqlite_master "
 	    "WHERE type = 'index' AND name = 'attestation_sessions_pending' "
 	    "AND sql LIKE '%WHERE used_at IS NULL'"), 1);
 
-	/* single use, in one transaction with the certificate */
+	/* single use; the certificate follows in the durable database */
+	op.id = "s0";
+	op.now = 1100;
+	assert_int_equal(store_write_volatile(s, att_take_tx, &op), DV_OK);
+	assert_int_equal(op.out.used_at, 1100);
+	assert_int_equal(store_write(s, att_take_tx, &op), DV_ERR_INTERNAL);
 	cert_init(&c, "77", "default/attestation");
 	c.device_id = "dev_1";
 	op.cert = &c;
 	op.audit = &a;
-	op.id = "s0";
-	op.now = 1100;
-	assert_int_equal(store_write(s, att_take_tx, &op), DV_OK);
-	assert_int_equal(op.out.used_at, 1100);
+	assert_int_equal(store_write(s, att_cert_tx, &op), DV_OK);
 	assert_int_equal(store_cert_get(s, "77", &got), DV_OK);
 	assert_string_equal(got->device_id, "dev_1");
 	store_cert_free(got);
-	op.cert = NULL;
-	assert_int_equal(store_write(s, att_take_tx, &op),
+	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
 	    DV_ERR_TOKEN_REUSED);
 	/* a used session no longer counts as pending */
-	assert_int_equal(store_write(s, att_insert_tx, &op), DV_OK);
+	assert_int_equal(store_write_volatile(s, att_insert_tx, &op), DV_OK);
 	op.id = "nope";
-	assert_int_equal(store_write(s, att_take_tx, &op), DV_ERR_NOT_FOUND);
-	/* a failed certificate insert undoes the take */
-	cert_init(&c, "77", "default/attestation");
-	op.cert = &c;
-	op.id = "s1";
-	assert_int_equal(store_write(s, att_take_tx, &op), DV_ERR_EXISTS);
-	op.cert = NULL;
-	assert_int_equal(store_read(s, att_get_tx, &op), DV_OK);
-	assert_int_equal(op.out.used_at, 0);
+	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
+	    DV_ERR_NOT_FOUND);
 
 	/* expiry: refused at expires_at, purged by the next insert */
 	op.id = "s2";
 	op.now = 1300;
-	assert_int_equal(store_write(s, att_take_tx, &op),
+	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
 	    DV_ERR_TOKEN_EXPIRED);
 	att_session(&op, "s9", 1300, 1600);
-	assert_int_equal(store_write(s, att_insert_tx, &op), DV_OK);
+	assert_int_equal(store_write_volatile(s, att_insert_tx, &op), DV_OK);
 	op.id = "s2";
-	assert_int_equal(store_read(s, att_get_tx, &op), DV_ERR_NOT_FOUND);
-	assert_int_equal(store_write(s, att_take_tx, &op), DV_ERR_NOT_FOUND);
+	assert_int_equal(store_write_volatile(s, att_get_tx, &op),
+	    DV_ERR_NOT_FOUND);
+	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
+	    DV_ERR_NOT_FOUND);
 
 	store_att_session_clear(&op.out);
 	store_close(s);
