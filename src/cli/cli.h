@@ -10,6 +10,7 @@
 #define DV_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -55,6 +56,15 @@ enum dv_rc	cli_file_read(const char *what, const char *path,
 /* Writes data to path with mode, reporting the error. */
 enum dv_rc	cli_file_write(const char *what, const char *path,
 		    const void *data, size_t len, int mode);
+/*
+ * The subcommand argv[1] of cmd among the three names in subs: its index
+ * in *sub, cli_cmd set to "cmd sub" (static text), and -1 returned; or,
+ * for no subcommand or --help (usage printed) and an unknown one (a usage
+ * error), the exit status the caller returns.
+ */
+int		cli_subcommand(int argc, char **argv, const char *cmd,
+		    const char *const subs[3], void (*usage)(FILE *),
+		    int *sub);
 /* Refuses (reporting why) to overwrite an existing file unless force. */
 bool		cli_may_write(const char *path, bool force);
 

@@ -58,23 +58,9 @@ cmd_acmeeab(int argc, char **argv)
 
 	memset(&aa, 0, sizeof(aa));
 	memset(&adm, 0, sizeof(adm));
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "create") == 0) {
-		sub = 0;
-		cli_cmd = "acme-eab create";
-	} else if (strcmp(argv[1], "list") == 0) {
-		sub = 1;
-		cli_cmd = "acme-eab list";
-	} else if (strcmp(argv[1], "delete") == 0) {
-		sub = 2;
-		cli_cmd = "acme-eab delete";
-	} else
-		return cli_usage_err("unknown subcommand '%s' (create, list, "
-		    "delete)", argv[1]);
+	if ((ch = cli_subcommand(argc, argv, "acme-eab", (const char *const[])
+	    { "create", "list", "delete" }, usage, &sub)) != -1)
+		return ch;
 	argc--;
 	argv++;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

@@ -57,23 +57,10 @@ cmd_admintoken(int argc, char **argv)
 
 	memset(&aa, 0, sizeof(aa));
 	memset(&adm, 0, sizeof(adm));
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "create") == 0) {
-		sub = 0;
-		cli_cmd = "admin-token create";
-	} else if (strcmp(argv[1], "list") == 0) {
-		sub = 1;
-		cli_cmd = "admin-token list";
-	} else if (strcmp(argv[1], "revoke") == 0) {
-		sub = 2;
-		cli_cmd = "admin-token revoke";
-	} else
-		return cli_usage_err("unknown subcommand '%s' (create, list, "
-		    "revoke)", argv[1]);
+	if ((ch = cli_subcommand(argc, argv, "admin-token",
+	    (const char *const[]){ "create", "list", "revoke" }, usage,
+	    &sub)) != -1)
+		return ch;
 	argc--;
 	argv++;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {

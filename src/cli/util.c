@@ -176,3 +176,26 @@ cli_ca_url(const char *url)
 		u[--n] = '\0';
 	return u;
 }
+
+int
+cli_subcommand(int argc, char **argv, const char *cmd,
+    const char *const subs[3], void (*usage)(FILE *), int *sub)
+{
+	static char name[64];
+	int i;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	for (i = 0; i < 3; i++)
+		if (strcmp(argv[1], subs[i]) == 0) {
+			snprintf(name, sizeof(name), "%s %s", cmd, subs[i]);
+			cli_cmd = name;
+			*sub = i;
+			return -1;
+		}
+	return cli_usage_err("unknown subcommand '%s' (%s, %s, %s)", argv[1],
+	    subs[0], subs[1], subs[2]);
+}

@@ -145,21 +145,15 @@ out:
 enum dv_rc
 pki_cert_to_pem(X509 *x, char **pem)
 {
-	char *data;
-	long n;
-	BIO *b;
-	enum dv_rc rc = DV_ERR_CRYPTO;
+	uint8_t *der;
+	size_t len;
+	enum dv_rc rc;
 
 	*pem = NULL;
-	if ((b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x)) {
-		pki_log_ssl(LOG_ERR, EV, "PEM_write_bio_X509");
-		goto out;
-	}
-	n = BIO_get_mem_data(b, &data);
-	*pem = xstrndup(data, n < 0 ? 0 : (size_t)n);
-	rc = DV_OK;
-out:
-	BIO_free(b);
+	if ((rc = pki_cert_to_der(x, &der, &len)) != DV_OK)
+		return rc;
+	rc = pki_cert_der_to_pem(der, len, pem);
+	free(der);
 	return rc;
 }
 

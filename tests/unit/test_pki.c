@@ -18,6 +18,8 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
+#include <openssl/pem.h>
+
 #include "pki/pki.h"
 
 static char	tmpdir[64];
@@ -93,10 +95,23 @@ put_cert(const char *name, X509 *x)
 	size_t len;
 
 	assert_int_equal(pki_cert_to_pem(x, &pem), DV_OK);
-	/* the PEM of the stored DER, without a decode, is the same text */
+	/* the PEM of the stored DER, without a decode, is the text
+	 * OpenSSL's PEM_write_bio_X509 writes for the certificate */
 	assert_int_equal(pki_cert_to_der(x, &der, &len), DV_OK);
 	assert_int_equal(pki_cert_der_to_pem(der, len, &pem2), DV_OK);
 	assert_string_equal(pem, pem2);
+	{
+		BIO *b = BIO_new(BIO_s_mem());
+		char *data;
+		long n;
+
+		assert_non_null(b);
+		assert_int_equal(PEM_write_bio_X509(b, x), 1);
+		n = BIO_get_mem_data(b, &data);
+		assert_true(n > 0 && (size_t)n == strlen(pem2));
+		assert_memory_equal(data, pem2, (size_t)n);
+		BIO_free(b);
+	}
 	put(name, pem, strlen(pem));
 	free(der);
 	free(pem2);
