@@ -51,6 +51,18 @@
  * a durable commit to carry them to the disk before it syncs them itself.
  */
 #define STORE_FLUSH_MS	200
+/*
+ * Group commit.  Each commit writes every page its batch dirtied to the
+ * WAL and syncs it once: the append-only pages (table leaves, the
+ * authority, expiry and audit indexes) and the fsync are shared by the
+ * whole batch.  When operations arrive faster than one per
+ * STORE_LINGER_US / 2 and the last batch held more than one (callers
+ * are concurrent), the committer waits up to STORE_LINGER_US for as many
+ * as that rate promises (at most STORE_LINGER_OPS) before it begins the
+ * transaction; a lone caller never waits.
+ */
+#define STORE_LINGER_US		400
+#define STORE_LINGER_OPS	16
 
 /*
  * Versioned schema: migration i brings the schema from version i to i + 1,
@@ -504,6 +516,11 @@ struct store {
 	pthread_cond_t	 cv;		/* queue not empty, or stopping */
 	struct store_op	*head;		/* owned queue */
 	struct store_op	*tail;
+	size_t		 qlen;		/* operations queued */
+	size_t		 linger_want;	/* committer waits for qlen >= this */
+	int64_t		 last_enq_ns;	/* monotonic time of the last enqueue */
+	int64_t		 gap_ns;	/* moving average of enqueue gaps */
+	size_t		 last_batch;	/* operations in the last batch */
 	bool		 stopping;
 	struct store_stats stats;
 	pthread_t	 committer;
@@ -1173,6 +1190,46 @@ store_flush(struct store *s)
 		s->unsynced = false;
 }
 
+static int64_t
+store_mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The group commit's wait (s->mu held): for the operations the arrival
+ * rate promises within STORE_LINGER_US, or that long at most. */
+static void
+store_linger(struct store *s)
+{
+	struct timespec t;
+	int64_t want;
+
+	/* one caller at a time (no operation queued behind the last
+	 * batch) gains nothing from a wait */
+	if (s->last_batch < 2 || s->gap_ns <= 0 ||
+	    s->gap_ns > STORE_LINGER_US * 1000 / 2)
+		return;
+	want = STORE_LINGER_US * 1000 / s->gap_ns;
+	if (want > STORE_LINGER_OPS)
+		want = STORE_LINGER_OPS;
+	if ((int64_t)s->qlen >= want)
+		return;
+	s->linger_want = (size_t)want;
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_nsec += STORE_LINGER_US * 1000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	while (s->qlen < s->linger_want && !s->stopping)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &t) == ETIMEDOUT)
+			break;
+	s->linger_want = 0;
+}
+
 static void *
 store_committer(void *arg)
 {
@@ -1199,6 +1256,7 @@ store_committer(void *arg)
 				store_flush(s);
 			break;
 		}
+		store_linger(s);
 		batch = last = s->head;
 		for (n = 1; n < DV_MAX_COMMIT_BATCH && last->next != NULL; n++)
 			last = last->next;
@@ -1206,6 +1264,8 @@ store_committer(void *arg)
 		if (s->head == NULL)
 			s->tail = NULL;
 		last->next = NULL;
+		s->qlen -= n;
+		s->last_batch = n;
 		pthread_mutex_unlock(&s->mu);
 
 		store_batch_run(s, batch, n);
@@ -1225,6 +1285,8 @@ store_committer(void *arg)
 static void
 store_enqueue(struct store *s, struct store_op *op)
 {
+	int64_t now = store_mono_ns(), gap;
+
 	pthread_mutex_lock(&s->mu);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->mu);
@@ -1234,12 +1296,22 @@ store_enqueue(struct store *s, struct store_op *op)
 		store_op_free(op);
 		return;
 	}
+
 	if (s->tail != NULL)
 		s->tail->next = op;
 	else
 		s->head = op;
 	s->tail = op;
-	pthread_cond_signal(&s->cv);
+	s->qlen++;
+	/* moving average (1/8) of the gaps, a gap capped at 1 ms so one
+	 * idle spell does not hide a burst for long */
+	gap = now - s->last_enq_ns;
+	if (gap > 1000000)
+		gap = 1000000;
+	s->gap_ns += (gap - s->gap_ns) / 8;
+	s->last_enq_ns = now;
+	if (s->linger_want == 0 || s->qlen >= s->linger_want)
+		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 }
 

@@ -129,6 +129,31 @@ test_b64url_vs_libjose(void **state)
 			free(out);
 		}
 	}
+	/* round trips of every length to past the decoder's stack buffer
+	 * (1 024 characters), checked against libjose's decoder too */
+	for (n = 0; n <= 1100; n++) {
+		uint8_t *data = malloc(n + 1), *ref = malloc(n + 1);
+		char *enc;
+
+		assert_non_null(data);
+		assert_non_null(ref);
+		for (i = 0; i < n; i++)
+			data[i] = (uint8_t)(i * 131 + n * 7 + (i >> 3));
+		enc = jws_b64url_encode(data, n);
+		assert_int_equal(jws_b64url_decode(enc, &out, &len), DV_OK);
+		assert_int_equal(len, n);
+		assert_memory_equal(out, data, n);
+		assert_int_equal(out[n], 0);
+		if (n > 0) {
+			assert_int_equal(jose_b64_dec_buf(enc, strlen(enc),
+			    ref, n), n);
+			assert_memory_equal(ref, out, n);
+		}
+		free(out);
+		free(enc);
+		free(data);
+		free(ref);
+	}
 }
 
 /* ---- sign and verify with every key type ---------------------------- */
