@@ -606,9 +606,16 @@ conn_open(struct lg *lg, struct conn *c)
 static void
 conn_fail(struct lg *lg, struct conn *c, const char *why)
 {
+	unsigned long e = ERR_peek_last_error();
+	char buf[256];
+
 	lg->errors++;
-	if (lg->errors <= 5)
-		fprintf(stderr, "bench_loadgen: connection error: %s\n", why);
+	if (lg->errors <= 5) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		fprintf(stderr, "bench_loadgen: connection error: %s (%s, "
+		    "errno %s)\n", why, e != 0 ? buf : "no TLS error",
+		    strerror(errno));
+	}
 	ERR_clear_error();
 	conn_close(lg, c);
 	if (lg->stopping)

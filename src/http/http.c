@@ -425,8 +425,33 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * True when ss (its port 0 or taken) can be bound by a socket without
+ * SO_REUSEPORT, with the port in *ss set to the one the kernel gave.  The
+ * workers' sockets share their port through SO_REUSEPORT, which would just
+ * as well let a second devid-ca (same user) join a running one's group and
+ * take half its connections; this probe makes that start fail instead.
+ */
+static bool
+port_probe(struct sockaddr_storage *ss, socklen_t sl)
+{
+	socklen_t gl = sl;
+	int fd, one = 1, e;
+	bool ok;
+
+	if ((fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ok = bind(fd, (struct sockaddr *)ss, sl) == 0 &&
+	    getsockname(fd, (struct sockaddr *)ss, &gl) == 0;
+	e = errno;
+	close(fd);
+	errno = e;
+	return ok;
+}
+
 static enum dv_rc
-listen_socket(const char *addr, int *fdp, int *portp)
+listen_socket(const char *addr, bool probe, int *fdp, int *portp)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -466,6 +491,8 @@ listen_socket(const char *addr, int *fdp, int *portp)
 		}
 		sl = sizeof(*s4);
 	}
+	if (probe && !port_probe(&ss, sl))
+		goto out;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1)
 		goto out;
@@ -550,7 +577,7 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 	    cfg->max_body_large : cfg->max_body;
 	if ((rc = tls_ctx_new(cfg->chain_pem, cfg->key_pem, &s->ctx)) != DV_OK)
 		goto err;
-	if ((rc = listen_socket(cfg->listen, &s->fd, &s->port)) != DV_OK)
+	if ((rc = listen_socket(cfg->listen, true, &s->fd, &s->port)) != DV_OK)
 		goto err;
 	/* the other workers' sockets take the port the first one got */
 	host = xstrdup(cfg->listen);
@@ -585,7 +612,8 @@ http_server_start(const struct http_config *cfg, struct http_server **out)
 		    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
 		    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 		evhttp_set_default_content_type(w->http, "application/json");
-		if (i > 0 && (rc = listen_socket(same, &s->fd, &port)) != DV_OK)
+		if (i > 0 && (rc = listen_socket(same, false, &s->fd,
+		    &port)) != DV_OK)
 			goto err;
 		if (evhttp_accept_socket(w->http, s->fd) != 0) {
 			rc = DV_ERR_IO;

@@ -77,5 +77,19 @@ st=$(get "/ocsp/not-base64%21" "$T/bad.der")
 check "GET /ocsp/{garbage} 200 with malformedRequest" test "$st" = 200
 check "... which openssl reads as malformedrequest" grep -qi malformed \
     <<<"$(openssl ocsp -respin "$T/bad.der" -resp_text -noverify 2>&1)"
+# A second server on the same address must not join the first one's
+# SO_REUSEPORT group (it would take half of its connections).
+"$DEVID_CA" init --data "$T/data2" --listen "$HOSTPORT" >/dev/null 2>&1 ||
+    die "second devid-ca init failed"
+timeout 20 "$DEVID_CA" serve --data "$T/data2" >"$T/second.log" 2>&1
+st=$?
+check "a second devid-ca serve on the same port exits non-zero (got $st)" \
+    test "$st" -ne 0 -a "$st" -ne 124
+check "... saying the address is in use" grep -q "Address already in use" "$T/second.log"
+ok=0
+for i in $(seq 1 20); do
+	healthy && ok=$((ok + 1))
+done
+check "... and the first one still answers every connection (20/20: $ok)" test "$ok" = 20
 check "devid-ca serve shuts down cleanly on SIGTERM" stop_server
 finish
