@@ -4,7 +4,10 @@
  * and issue a leaf with pki_cert_issue under a P-256 CA key held by
  * pki_signer_local, the leaf profile the authority uses for /1.0/sign
  * (issue.c: KU digitalSignature, EKU server+client auth, SANs, CDP, AIA,
- * provisioner extension).  No HTTP, JSON, token or store.
+ * provisioner extension).  No HTTP, JSON, token or store.  A second pair
+ * of runs adds what /1.0/sign also does per certificate before any HTTP,
+ * JSON or storage: verify an ES256 token's signature (pki_verify_jws, as
+ * prov_authorize does), the crypto floor of the sign benchmark.
  *
  *   bench_limit --ca-cert PEM --ca-key PEM [--pass-file F] --csr PEM
  *       [-s SECS] [--out leaf.pem]
@@ -22,6 +25,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "jws/jws.h"
 #include "pki/pki.h"
 
 struct limit {
@@ -30,6 +34,12 @@ struct limit {
 	struct pki_signer signer;	/* borrows key */
 	const char	*csr;		/* borrowed PEM */
 	size_t		 csrlen;
+	bool		 token;		/* verify tok first */
+	EVP_PKEY	*tokkey;	/* owned: the token's P-256 key */
+	char		*tok;		/* owned: header.payload */
+	size_t		 toklen;
+	uint8_t		*toksig;	/* owned: R || S */
+	size_t		 toksiglen;
 	uint64_t	 deadline;	/* ns, CLOCK_MONOTONIC */
 	atomic_ullong	 certs;
 	atomic_int	 failed;
@@ -63,6 +73,10 @@ issue_one(struct limit *l, X509 **out, uint8_t **der, size_t *derlen)
 	time_t now = time(NULL);
 	enum dv_rc rc;
 
+	if (l->token && (rc = pki_verify_jws(l->tokkey, "ES256",
+	    (const uint8_t *)l->tok, l->toklen, l->toksig, l->toksiglen))
+	    != DV_OK)
+		return rc;
 	if ((rc = pki_csr_parse((const uint8_t *)l->csr, l->csrlen, false,
 	    &csr)) != DV_OK)
 		goto out;
@@ -133,11 +147,43 @@ run(struct limit *l, unsigned threads, double secs)
 	c1 = cpu_s();
 	n = atomic_load(&l->certs);
 	wall = (double)(t1 - t0) / 1e9;
-	printf("LIMIT threads=%u certs=%llu secs=%.2f certs_per_s=%.1f "
-	    "us_per_cert=%.1f cpu_us_per_cert=%.1f failed=%d\n", threads, n,
+	printf("LIMIT%s threads=%u certs=%llu secs=%.2f certs_per_s=%.1f "
+	    "us_per_cert=%.1f cpu_us_per_cert=%.1f failed=%d\n",
+	    l->token ? "+TOKEN" : "", threads, n,
 	    wall, (double)n / wall, n ? wall * threads * 1e6 / (double)n : 0,
 	    n ? (c1 - c0) * 1e6 / (double)n : 0, atomic_load(&l->failed));
 	fflush(stdout);
+}
+
+/* An ES256 token as a step client sends one, split for pki_verify_jws. */
+static void
+token_setup(struct limit *l)
+{
+	json_t *hdr, *claims;
+	char *jws, *dot;
+
+	hdr = json_pack("{s:s,s:s}", "typ", "JWT", "kid",
+	    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG");
+	claims = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:[s,s]}", "iss", "admin",
+	    "aud", "https://127.0.0.1:8443/t/default/account/1.0/sign",
+	    "sub", "device-0001.example.test", "jti",
+	    "4f0c3e1bbcd64ee9a5f7a4c3b1d2e9f00a1b2c3d4e5f60718293a4b5c6d7e8f9",
+	    "nbf", (json_int_t)time(NULL), "exp",
+	    (json_int_t)time(NULL) + 300, "sans", "device-0001.example.test",
+	    "device-0001.local.example.test");
+	if (pki_key_generate(PKI_KEY_P256, &l->tokkey) != DV_OK ||
+	    jws_sign_pkey(l->tokkey, hdr, claims, &jws) != DV_OK ||
+	    (dot = strrchr(jws, '.')) == NULL ||
+	    jws_b64url_decode(dot + 1, &l->toksig, &l->toksiglen) != DV_OK) {
+		fputs("bench_limit: cannot make a token\n", stderr);
+		exit(2);
+	}
+	*dot = '\0';
+	l->tok = jws;
+	l->toklen = strlen(jws);
+	l->token = true;
+	json_decref(hdr);
+	json_decref(claims);
 }
 
 static char *
@@ -228,8 +274,14 @@ main(int argc, char **argv)
 
 	run(&l, 1, secs);
 	run(&l, 2, secs);
+	token_setup(&l);
+	run(&l, 1, secs);
+	run(&l, 2, secs);
 
 	free((char *)l.csr);
+	free(l.tok);
+	free(l.toksig);
+	pki_key_free(l.tokkey);
 	pki_key_free(l.key);
 	pki_cert_free(l.ca);
 	return 0;

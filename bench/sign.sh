@@ -246,7 +246,7 @@ fi
 echo
 python3 - "$RESULTS" <<'EOF'
 import sys
-rows, idle, rel, lim = {}, {}, {}, {}
+rows, idle, rel, lim, limt = {}, {}, {}, {}, {}
 for line in open(sys.argv[1]):
     w = line.split()
     if not w:
@@ -260,6 +260,8 @@ for line in open(sys.argv[1]):
         rel[kv["label"]] = kv
     elif w[0] == "LIMIT":
         lim[int(kv["threads"])] = kv
+    elif w[0] == "LIMIT+TOKEN":
+        limt[int(kv["threads"])] = kv
 
 print("server  c   certs/s    p50 ms  p90 ms  p99 ms  srv CPU ms/cert  srv cores  client CPU ms  RSS/HWM MiB   non2xx errors  other cores")
 for (name, c) in sorted(rows, key=lambda k: (k[0] != "cfssl", k[1])):
@@ -286,6 +288,11 @@ for t in sorted(lim):
     l = lim[t]
     print("limit  %d thread(s): %.0f certs/s, %.1f us/cert (wall per thread)" % (
         t, float(l["certs_per_s"]), float(l["us_per_cert"])))
+for t in sorted(limt):
+    l = limt[t]
+    print("limit + token verify %d thread(s): %.0f certs/s, %.1f us CPU/cert"
+          " (the crypto and PKI work of /1.0/sign alone, no TLS/HTTP/JSON/store)" % (
+        t, float(l["certs_per_s"]), float(l["cpu_us_per_cert"])))
 print("(other cores: CPU used by the rest of the machine during the window;"
       " above ~0.1 the run is disturbed)")
 print()
@@ -308,6 +315,11 @@ if a:
         print("target certs/s c=64 >= 1.3x cfssl : %s %.2fx" % (mark(r >= 1.3), r))
     print("target p99 c=64 <= 20 ms          : %s %.2f ms" % (mark(float(a["p99"]) <= 20), float(a["p99"])))
     print("target CPU <= 0.25 ms/cert (c=64) : %s %.4f ms" % (mark(float(a["srv_cpu_ms"]) <= 0.25), float(a["srv_cpu_ms"])))
+    if 1 in limt:
+        f = float(limt[1]["cpu_us_per_cert"]) / 1000
+        print("  of which the in-process floor (token verify + CSR verify + build + sign, 1 thread): %.4f ms;"
+              " the rest (TLS, HTTP, JSON, claims, durable store, audit, signer process): %.4f ms" % (
+            f, float(a["srv_cpu_ms"]) - f))
     if "devid" in rel:
         # what closing the idle connections gives back: the RSS growth
         # while they were open also holds the store's page cache grown by

@@ -61,7 +61,7 @@
  * as that rate promises (at most STORE_LINGER_OPS) before it begins the
  * transaction; a lone caller never waits.
  */
-#define STORE_LINGER_US		400
+#define STORE_LINGER_US		1000
 #define STORE_LINGER_OPS	16
 
 /*
