@@ -120,17 +120,27 @@ io_write(int fd, const void *p, size_t n)
 	return DV_OK;
 }
 
-/* Reads exactly n bytes: DV_ERR_UNAVAILABLE on end of stream before the
- * first byte (the peer closed), DV_ERR_IO otherwise. */
+/*
+ * Reads one message into buf (cap bytes): its hdr-byte header, whose
+ * 32-bit word at lenoff is the body's length (at most max, and hdr + max
+ * <= cap), then the body.  One read() usually takes the whole message,
+ * where reading the header and the body apart took two.  A channel
+ * carries one message at a time, so no byte of a next one can be read.
+ * *n is the message's size.  DV_ERR_UNAVAILABLE on end of stream before
+ * the first byte (the peer closed), DV_ERR_TOO_LARGE for a length above
+ * max, DV_ERR_IO otherwise.
+ */
 static enum dv_rc
-io_read(int fd, void *p, size_t n)
+io_read_msg(int fd, uint8_t *buf, size_t cap, size_t hdr, size_t lenoff,
+    size_t max, size_t *n)
 {
-	uint8_t *b = p;
-	size_t got = 0;
+	size_t got = 0, want = hdr;
 	ssize_t r;
+	uint32_t len;
 
-	while (got < n) {
-		r = read(fd, b + got, n - got);
+	*n = 0;
+	while (got < want) {
+		r = read(fd, buf + got, (want > hdr ? want : cap) - got);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == 0 && got == 0)
@@ -138,7 +148,16 @@ io_read(int fd, void *p, size_t n)
 		if (r <= 0)
 			return DV_ERR_IO;
 		got += (size_t)r;
+		if (want == hdr && got >= hdr) {
+			len = get_u32(buf + lenoff);
+			if (len > max || hdr + len > cap)
+				return DV_ERR_TOO_LARGE;
+			want = hdr + len;
+			if (got > want)
+				return DV_ERR_IO;	/* bytes past the message */
+		}
 	}
+	*n = got;
 	return DV_OK;
 }
 
@@ -164,26 +183,25 @@ static enum dv_rc
 resp_read(int fd, size_t max, enum dv_rc *status, uint8_t **body,
     size_t *len)
 {
-	uint8_t h[RESP_HDR], *b;
-	uint32_t st, n;
+	uint8_t *m;
+	uint32_t st;
+	size_t n;
 	enum dv_rc rc;
 
 	*status = DV_ERR_INTERNAL;
 	*body = NULL;
 	*len = 0;
-	if ((rc = io_read(fd, h, sizeof(h))) != DV_OK)
-		return rc;
-	st = get_u32(h);
-	n = get_u32(h + 4);
-	if (st >= DV_RC__MAX || n > max)
-		return DV_ERR_IO;	/* the stream cannot be trusted now */
-	b = xmalloc(n + 1);
-	if ((rc = io_read(fd, b, n)) != DV_OK) {
-		free(b);
-		return DV_ERR_IO;
+	m = xmalloc(RESP_HDR + max + 1);
+	if ((rc = io_read_msg(fd, m, RESP_HDR + max, RESP_HDR, 4, max, &n))
+	    != DV_OK || (st = get_u32(m)) >= DV_RC__MAX) {
+		free(m);
+		/* too large or unknown: the stream cannot be trusted now */
+		return rc == DV_ERR_UNAVAILABLE ? rc : DV_ERR_IO;
 	}
+	n -= RESP_HDR;
+	memmove(m, m + RESP_HDR, n);
 	*status = (enum dv_rc)st;
-	*body = b;
+	*body = m;
 	*len = n;
 	return DV_OK;
 }
@@ -195,26 +213,25 @@ static void *
 child_serve(void *arg)
 {
 	struct child_chan *c = arg;
-	uint8_t h[REQ_HDR], *tbs, *sig;
+	uint8_t *m, *tbs, *sig;
 	uint32_t op, idx, len;
-	size_t siglen;
+	size_t siglen, n;
 	enum dv_rc rc;
 
-	tbs = xmalloc(SIGNER_MAX_TBS);
+	m = xmalloc(REQ_HDR + SIGNER_MAX_TBS);
+	tbs = m + REQ_HDR;
 	for (;;) {
-		if ((rc = io_read(c->fd, h, sizeof(h))) != DV_OK)
-			break;	/* parent closed (or failed): we are done */
-		op = get_u32(h);
-		idx = get_u32(h + 4);
-		len = get_u32(h + 8);
-		if (len > SIGNER_MAX_TBS) {
+		if ((rc = io_read_msg(c->fd, m, REQ_HDR + SIGNER_MAX_TBS,
+		    REQ_HDR, 8, SIGNER_MAX_TBS, &n)) != DV_OK) {
 			/* cannot skip the body without trusting len */
-			log_msg(LOG_ERR, "signer.child", "{s:s,s:I}", "error",
-			    "request too large", "len", (json_int_t)len);
-			break;
+			if (rc == DV_ERR_TOO_LARGE)
+				log_msg(LOG_ERR, "signer.child", "{s:s}",
+				    "error", "request too large");
+			break;	/* parent closed (or failed): we are done */
 		}
-		if (io_read(c->fd, tbs, len) != DV_OK)
-			break;
+		op = get_u32(m);
+		idx = get_u32(m + 4);
+		len = get_u32(m + 8);
 		sig = NULL;
 		siglen = 0;
 		if ((op != SIGNER_OP_SIGN && op != SIGNER_OP_SIGN_DIGEST) ||
@@ -242,8 +259,8 @@ child_serve(void *arg)
 			break;
 	}
 	/* the bytes signed are certificates, not secrets, but cheap to wipe */
-	explicit_bzero(tbs, SIGNER_MAX_TBS);
-	free(tbs);
+	explicit_bzero(m, REQ_HDR + SIGNER_MAX_TBS);
+	free(m);
 	close(c->fd);
 	return NULL;
 }
