@@ -33,7 +33,6 @@ struct ca_authority {
 	X509		*inter;		/* owned */
 	char		*root_pem;	/* owned */
 	char		*inter_pem;	/* owned */
-	char		*inter_json;	/* owned: inter_pem as a JSON string */
 	char		*root_sha;	/* owned: hex SHA-256 of root DER */
 	struct pki_signer inter_signer;	/* borrows the ca's signer */
 	struct pki_trust *trust;	/* owned: own root + intermediate */

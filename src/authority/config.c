@@ -135,7 +135,6 @@ authority_free(struct ca_authority *a)
 	pki_cert_free(a->inter);
 	free(a->root_pem);
 	free(a->inter_pem);
-	free(a->inter_json);
 	free(a->root_sha);
 	free(a->crl_url);
 	free(a->ocsp_url);
@@ -230,18 +229,6 @@ load_authority(struct ca *ca, const char *team, enum ca_kind kind,
 	    (rc = read_cert(ca, json_get_str(cfg, "intermediate"), &a->inter,
 	    &a->inter_pem)) != DV_OK)
 		goto err;
-	/* once, not in every answer to /1.0/sign (ca_issue_response) */
-	{
-		json_t *js = json_string(a->inter_pem);
-
-		a->inter_json = js != NULL ? json_dumps(js, JSON_ENCODE_ANY |
-		    JSON_COMPACT) : NULL;
-		json_decref(js);
-		if (a->inter_json == NULL) {
-			rc = DV_ERR_INTERNAL;
-			goto err;
-		}
-	}
 	a->root_sha = pki_cert_fingerprint(a->root);
 	a->trust = pki_trust_new();
 	if ((rc = pki_trust_add_root(a->trust, a->root)) != DV_OK ||
