@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -59,19 +60,49 @@ attr_ok(const char *s)
 	return true;
 }
 
+/* The OIDs of the AK profile, parsed once (OBJ_txt2obj parses the dotted
+ * text each time); read-only after pthread_once, shared by threads. */
+enum ak_oid { AK_OID_MANUFACTURER, AK_OID_MODEL, AK_OID_VERSION,
+    AK_OID_AIK_CERTIFICATE, AK_OID__MAX };
+
+static pthread_once_t	 oid_once = PTHREAD_ONCE_INIT;
+static ASN1_OBJECT	*oid_objs[AK_OID__MAX];
+
+static void
+oid_init(void)
+{
+	static const char *const text[AK_OID__MAX] = {
+		[AK_OID_MANUFACTURER] = OID_TPM_MANUFACTURER,
+		[AK_OID_MODEL] = OID_TPM_MODEL,
+		[AK_OID_VERSION] = OID_TPM_VERSION,
+		[AK_OID_AIK_CERTIFICATE] = OID_AIK_CERTIFICATE,
+	};
+	int i;
+
+	for (i = 0; i < AK_OID__MAX; i++)
+		if ((oid_objs[i] = OBJ_txt2obj(text[i], 1)) == NULL)
+			pki_log_ssl(LOG_ERR, EV, "OBJ_txt2obj %s", text[i]);
+}
+
+/* The object of OID o (borrowed), NULL if it could not be made. */
+static const ASN1_OBJECT *
+ak_oid(enum ak_oid o)
+{
+	pthread_once(&oid_once, oid_init);
+	return oid_objs[o];
+}
+
 /* Adds one RDN (own SET) with attribute oid = value as UTF8String. */
 static enum dv_rc
-name_add(X509_NAME *n, const char *oid, const char *value)
+name_add(X509_NAME *n, enum ak_oid oid, const char *value)
 {
-	ASN1_OBJECT *obj;
-	int ok;
+	const ASN1_OBJECT *obj;
 
-	if ((obj = OBJ_txt2obj(oid, 1)) == NULL)
-		return ssl_fail("OBJ_txt2obj");
-	ok = X509_NAME_add_entry_by_OBJ(n, obj, V_ASN1_UTF8STRING,
-	    (const unsigned char *)value, -1, -1, 0);
-	ASN1_OBJECT_free(obj);
-	return ok ? DV_OK : ssl_fail("X509_NAME_add_entry_by_OBJ");
+	if ((obj = ak_oid(oid)) == NULL)
+		return DV_ERR_CRYPTO;
+	return X509_NAME_add_entry_by_OBJ(n, obj, V_ASN1_UTF8STRING,
+	    (const unsigned char *)value, -1, -1, 0) ? DV_OK :
+	    ssl_fail("X509_NAME_add_entry_by_OBJ");
 }
 
 /*
@@ -110,9 +141,9 @@ san_der(const struct pki_ak_profile *p, uint8_t **der, size_t *len)
 		rc = ssl_fail("X509_NAME_new");
 		goto out;
 	}
-	if ((rc = name_add(dn, OID_TPM_MANUFACTURER, p->manufacturer)) !=
-	    DV_OK || (rc = name_add(dn, OID_TPM_MODEL, p->model)) != DV_OK ||
-	    (rc = name_add(dn, OID_TPM_VERSION, p->version)) != DV_OK)
+	if ((rc = name_add(dn, AK_OID_MANUFACTURER, p->manufacturer)) !=
+	    DV_OK || (rc = name_add(dn, AK_OID_MODEL, p->model)) != DV_OK ||
+	    (rc = name_add(dn, AK_OID_VERSION, p->version)) != DV_OK)
 		goto out;
 	if ((g = GENERAL_NAME_new()) == NULL) {
 		rc = ssl_fail("GENERAL_NAME_new");
@@ -146,15 +177,19 @@ static enum dv_rc
 eku_der(uint8_t **der, size_t *len)
 {
 	EXTENDED_KEY_USAGE *e = NULL;
-	ASN1_OBJECT *obj = NULL;
+	ASN1_OBJECT *obj;
+	const ASN1_OBJECT *aik;
 	unsigned char *buf = NULL;
 	int n;
 
 	*der = NULL;
 	*len = 0;
+	if ((aik = ak_oid(AK_OID_AIK_CERTIFICATE)) == NULL)
+		return DV_ERR_CRYPTO;
 	if ((e = sk_ASN1_OBJECT_new_null()) == NULL ||
-	    (obj = OBJ_txt2obj(OID_AIK_CERTIFICATE, 1)) == NULL ||
-	    !sk_ASN1_OBJECT_push(e, obj)) {
+	    (obj = OBJ_dup(aik)) == NULL)
+		abort();
+	if (!sk_ASN1_OBJECT_push(e, obj)) {
 		ASN1_OBJECT_free(obj);
 		sk_ASN1_OBJECT_pop_free(e, ASN1_OBJECT_free);
 		return ssl_fail("extKeyUsage");

@@ -434,12 +434,14 @@ enum dv_rc	store_att_session_get(struct store_tx *, const char *id,
 /*
  * Marks the session with id used at now (a write), single use: DV_OK and
  * *out filled when it was pending and unexpired; DV_ERR_NOT_FOUND when
- * there is no such session (wrong secret, or purged after expiry),
- * DV_ERR_TOKEN_REUSED when used before, DV_ERR_TOKEN_EXPIRED when
- * expired (expires_at <= now).  Nothing changes on a refusal.
+ * there is no such session (wrong secret, or purged after expiry) or,
+ * with team non-NULL, when it is another team's; DV_ERR_TOKEN_REUSED when
+ * used before, DV_ERR_TOKEN_EXPIRED when expired (expires_at <= now), in
+ * that order.  Nothing changes on a refusal.
  */
 enum dv_rc	store_att_session_take(struct store_tx *, const char *id,
-		    time_t now, struct store_att_session *out);
+		    const char *team, time_t now,
+		    struct store_att_session *out);
 /*
  * Inserts an issued certificate inside a write (the row store_issue
  * writes, device_id included); DV_ERR_EXISTS if the serial is taken.  The

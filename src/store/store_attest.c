@@ -180,8 +180,8 @@ store_att_session_get(struct store_tx *tx, const char *id,
 }
 
 enum dv_rc
-store_att_session_take(struct store_tx *tx, const char *id, time_t now,
-    struct store_att_session *out)
+store_att_session_take(struct store_tx *tx, const char *id, const char *team,
+    time_t now, struct store_att_session *out)
 {
 	struct store_att_session s;
 	struct store_stmt *st;
@@ -193,7 +193,9 @@ store_att_session_take(struct store_tx *tx, const char *id, time_t now,
 		return DV_ERR_INTERNAL;
 	if ((rc = store_att_session_get(tx, id, &s)) != DV_OK)
 		return rc;
-	if (s.used_at != 0)
+	if (team != NULL && (s.team == NULL || strcmp(s.team, team) != 0))
+		rc = DV_ERR_NOT_FOUND;
+	else if (s.used_at != 0)
 		rc = DV_ERR_TOKEN_REUSED;
 	else if (s.expires_at <= now)
 		rc = DV_ERR_TOKEN_EXPIRED;

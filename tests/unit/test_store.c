@@ -630,7 +630,7 @@ att_take_tx(struct store_tx *tx, void *arg)
 	struct att_op *op = arg;
 
 	store_att_session_clear(&op->out);
-	return store_att_session_take(tx, op->id, op->now, &op->out);
+	return store_att_session_take(tx, op->id, NULL, op->now, &op->out);
 }
 
 /* The AK certificate and its audit row, durable (what /secret stores
