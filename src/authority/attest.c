@@ -15,6 +15,7 @@
  * any node sharing the store can answer /secret; the secret itself lives
  * only in this function's stack and in the TPM's answer.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #define EV		"attest"
 /* notBefore is backdated like every certificate of devid (issue.c). */
 #define AK_BACKDATE	60
+/* Seconds between two purges of expired activations by one process. */
+#define ATT_PURGE_EVERY	60
 
 /* TPM manufacturer, model and version for the AK certificate's SAN. */
 struct att_tpm {
@@ -408,13 +411,24 @@ tofu_register(struct ca_authority *a, const char *urn,
 	return rc;
 }
 
+/* When this process last purged expired activations. */
+static _Atomic time_t last_purge;
+
 static enum dv_rc
 session_insert_tx(struct store_tx *tx, void *arg)
 {
 	const struct store_att_session *s = arg;
+	time_t now = s->created_at, last = atomic_load(&last_purge);
+	enum dv_rc rc;
 
-	return store_att_session_insert(tx, s, s->created_at,
-	    DV_ATT_MAX_PENDING);
+	/* expired sessions are refused and not counted as pending anyway:
+	 * deleting them only bounds the table, once in a while (one thread
+	 * wins the exchange), as the ACME nonces */
+	if ((now < last || now - last >= ATT_PURGE_EVERY) &&
+	    atomic_compare_exchange_strong(&last_purge, &last, now) &&
+	    (rc = store_att_session_purge(tx, now)) != DV_OK)
+		return rc;
+	return store_att_session_insert(tx, s, now, DV_ATT_MAX_PENDING);
 }
 
 /*
