@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
+#include "asn1.h"
 #include "pki_int.h"
 
 #define EV		"pki.akcert"
@@ -92,82 +93,65 @@ ak_oid(enum ak_oid o)
 	return oid_objs[o];
 }
 
-/* Adds one RDN (own SET) with attribute oid = value as UTF8String. */
+/* Fills the RDN rdn (an empty SET) with the one attribute oid = value,
+ * a UTF8String. */
 static enum dv_rc
-name_add(X509_NAME *n, enum ak_oid oid, const char *value)
+rdn_set(STACK_OF(PKI_AK_ATTR) *rdn, enum ak_oid oid, const char *value)
 {
 	const ASN1_OBJECT *obj;
+	PKI_AK_ATTR *a;
 
 	if ((obj = ak_oid(oid)) == NULL)
 		return DV_ERR_CRYPTO;
-	return X509_NAME_add_entry_by_OBJ(n, obj, V_ASN1_UTF8STRING,
-	    (const unsigned char *)value, -1, -1, 0) ? DV_OK :
-	    ssl_fail("X509_NAME_add_entry_by_OBJ");
+	if ((a = PKI_AK_ATTR_new()) == NULL)
+		abort();
+	ASN1_OBJECT_free(a->type);
+	if ((a->type = OBJ_dup(obj)) == NULL ||
+	    !ASN1_STRING_set(a->value, value, -1) ||
+	    !sk_PKI_AK_ATTR_push(rdn, a)) {
+		PKI_AK_ATTR_free(a);
+		return ssl_fail("AK SAN attribute");
+	}
+	return DV_OK;
 }
 
 /*
  * The subjectAltName value (spec §13.2, §13.3): URI ek_urn, then
  * directoryName { tpmManufacturer, tpmModel, tpmVersion }, each attribute
- * its own RDN (the layout of most EK certificates).  *der is new.
+ * its own RDN (the layout of most EK certificates), through the
+ * PKI_AK_SAN template (asn1.h).  *der is new.
  */
 static enum dv_rc
 san_der(const struct pki_ak_profile *p, uint8_t **der, size_t *len)
 {
-	GENERAL_NAMES *gens = NULL;
-	GENERAL_NAME *g = NULL;
-	ASN1_IA5STRING *uri = NULL;
-	X509_NAME *dn = NULL;
+	PKI_AK_SAN *san;
 	unsigned char *buf = NULL;
 	enum dv_rc rc;
 	int n;
 
 	*der = NULL;
 	*len = 0;
-	if ((gens = GENERAL_NAMES_new()) == NULL ||
-	    (uri = ASN1_IA5STRING_new()) == NULL ||
-	    !ASN1_STRING_set(uri, p->ek_urn, -1) ||
-	    (g = GENERAL_NAME_new()) == NULL) {
+	if ((san = PKI_AK_SAN_new()) == NULL)
+		abort();
+	if (!ASN1_STRING_set(san->uri, p->ek_urn, -1)) {
 		rc = ssl_fail("subjectAltName URI");
 		goto out;
 	}
-	GENERAL_NAME_set0_value(g, GEN_URI, uri);
-	uri = NULL;
-	if (!sk_GENERAL_NAME_push(gens, g)) {
-		rc = ssl_fail("sk_GENERAL_NAME_push");
+	if ((rc = rdn_set(san->dirname->manufacturer, AK_OID_MANUFACTURER,
+	    p->manufacturer)) != DV_OK || (rc = rdn_set(san->dirname->model,
+	    AK_OID_MODEL, p->model)) != DV_OK || (rc =
+	    rdn_set(san->dirname->version, AK_OID_VERSION, p->version)) !=
+	    DV_OK)
 		goto out;
-	}
-	g = NULL;
-	if ((dn = X509_NAME_new()) == NULL) {
-		rc = ssl_fail("X509_NAME_new");
-		goto out;
-	}
-	if ((rc = name_add(dn, AK_OID_MANUFACTURER, p->manufacturer)) !=
-	    DV_OK || (rc = name_add(dn, AK_OID_MODEL, p->model)) != DV_OK ||
-	    (rc = name_add(dn, AK_OID_VERSION, p->version)) != DV_OK)
-		goto out;
-	if ((g = GENERAL_NAME_new()) == NULL) {
-		rc = ssl_fail("GENERAL_NAME_new");
-		goto out;
-	}
-	GENERAL_NAME_set0_value(g, GEN_DIRNAME, dn);
-	dn = NULL;
-	if (!sk_GENERAL_NAME_push(gens, g)) {
-		rc = ssl_fail("sk_GENERAL_NAME_push");
-		goto out;
-	}
-	g = NULL;
-	if ((n = i2d_GENERAL_NAMES(gens, &buf)) <= 0) {
-		rc = ssl_fail("i2d_GENERAL_NAMES");
+	if ((n = i2d_PKI_AK_SAN(san, &buf)) <= 0) {
+		rc = ssl_fail("i2d_PKI_AK_SAN");
 		goto out;
 	}
 	*der = pki_take_buf(buf, (size_t)n);
 	*len = (size_t)n;
 	rc = DV_OK;
 out:
-	X509_NAME_free(dn);
-	ASN1_IA5STRING_free(uri);
-	GENERAL_NAME_free(g);
-	GENERAL_NAMES_free(gens);
+	PKI_AK_SAN_free(san);
 	return rc;
 }
 
