@@ -250,8 +250,8 @@ void
 api_secret_post(struct http_req *q, struct ca_authority *a)
 {
 	uint8_t *secret = NULL;
-	size_t secretlen = 0;
-	json_t *out = NULL;
+	size_t secretlen = 0, outlen = 0;
+	char *out = NULL;
 	const char *detail = NULL;
 	const uint8_t *b;
 	size_t len;
@@ -264,7 +264,7 @@ api_secret_post(struct http_req *q, struct ca_authority *a)
 	if ((rc = api_secret_req_parse(b, len, &secret, &secretlen, &detail))
 	    == DV_OK)
 		rc = ca_attest_finish(a, secret, secretlen, http_req_id(q),
-		    &out, &detail);
+		    &out, &outlen, &detail);
 	else
 		log_msg(LOG_INFO, "attest.refused", "{s:s,s:s?}", "authority",
 		    a->id, "detail", detail);
@@ -275,5 +275,6 @@ api_secret_post(struct http_req *q, struct ca_authority *a)
 		http_reply_problem(q, rc, detail);
 		return;
 	}
-	http_reply_json(q, 200, out);
+	http_reply(q, 200, "application/json", out, outlen);
+	free(out);
 }

@@ -34,6 +34,9 @@ struct ca_authority {
 	char		*root_pem;	/* owned */
 	char		*inter_pem;	/* owned */
 	char		*inter_json;	/* owned: inter_pem as a JSON string */
+	char		*inter_b64_json; /* owned: base64 of the
+					 * intermediate's DER as a JSON
+					 * string (attestation kind) */
 	char		*root_sha;	/* owned: hex SHA-256 of root DER */
 	struct pki_signer inter_signer;	/* borrows the ca's signer */
 	struct pki_trust *trust;	/* owned: own root + intermediate */
@@ -265,12 +268,13 @@ enum dv_rc	ca_attest_begin(struct ca_authority *,
  * of pki_akcert_issue, lifetime akCertLifetime), and in one transaction
  * uses the session, stores the certificate against the device, appends
  * the audit row and marks the device seen (approved -> active); only
- * then is *out (new) {"chain": [AK certificate, intermediate]} (base64
- * DER, leaf first) written.
+ * then is *body (new, *bodylen bytes, NUL-terminated) the JSON
+ * {"chain": [AK certificate, intermediate]} (base64 DER, leaf first)
+ * written.
  */
 enum dv_rc	ca_attest_finish(struct ca_authority *, const uint8_t *secret,
-		    size_t len, const char *request_id, json_t **out,
-		    const char **detail);
+		    size_t len, const char *request_id, char **body,
+		    size_t *bodylen, const char **detail);
 
 /* ---- ACME (issue 5) ---- */
 /*

@@ -136,6 +136,7 @@ authority_free(struct ca_authority *a)
 	free(a->root_pem);
 	free(a->inter_pem);
 	free(a->inter_json);
+	free(a->inter_b64_json);
 	free(a->root_sha);
 	free(a->crl_url);
 	free(a->ocsp_url);
@@ -241,6 +242,25 @@ load_authority(struct ca *ca, const char *team, enum ca_kind kind,
 			rc = DV_ERR_INTERNAL;
 			goto err;
 		}
+	}
+	/* likewise for the chain of every AK certificate (/secret) */
+	if (kind == CA_ATTESTATION) {
+		uint8_t *der = NULL;
+		size_t dlen;
+		char *b64 = NULL;
+		json_t *js = NULL;
+
+		if ((rc = pki_cert_to_der(a->inter, &der, &dlen)) == DV_OK &&
+		    (rc = pki_b64_encode(der, dlen, &b64)) == DV_OK &&
+		    ((js = json_string(b64)) == NULL ||
+		    (a->inter_b64_json = json_dumps(js, JSON_ENCODE_ANY |
+		    JSON_COMPACT)) == NULL))
+			rc = DV_ERR_INTERNAL;
+		json_decref(js);
+		free(b64);
+		free(der);
+		if (rc != DV_OK)
+			goto err;
 	}
 	a->root_sha = pki_cert_fingerprint(a->root);
 	a->trust = pki_trust_new();

@@ -421,7 +421,10 @@ test_finish(void **state)
 	uint8_t secret[32], *der = NULL;
 	size_t len;
 	const char *detail, *s;
-	json_t *out = NULL, *dev = NULL, *info = NULL, *rev = NULL;
+	json_t *out = NULL, *dev = NULL, *info = NULL, *rev = NULL, *chain;
+	uint8_t *ider = NULL;
+	size_t ilen, bodylen = 0;
+	char *body = NULL;
 	X509 *x = NULL;
 	char *text, *id;
 
@@ -429,15 +432,34 @@ test_finish(void **state)
 	put_session(f, secret, f->dev, dv_now() + 300);
 
 	/* the wrong length, a secret nobody holds */
-	assert_int_equal(ca_attest_finish(f->att, secret, 31, "r", &out,
-	    &detail), DV_ERR_MALFORMED);
+	assert_int_equal(ca_attest_finish(f->att, secret, 31, "r", &body,
+	    &bodylen, &detail), DV_ERR_MALFORMED);
 	secret[0] ^= 1;
-	assert_int_equal(ca_attest_finish(f->att, secret, 32, "r", &out,
-	    &detail), DV_ERR_UNAUTHORIZED);
+	assert_int_equal(ca_attest_finish(f->att, secret, 32, "r", &body,
+	    &bodylen, &detail), DV_ERR_UNAUTHORIZED);
 	secret[0] ^= 1;
 
-	assert_int_equal(ca_attest_finish(f->att, secret, 32, "req-9", &out,
-	    &detail), DV_OK);
+	assert_int_equal(ca_attest_finish(f->att, secret, 32, "req-9", &body,
+	    &bodylen, &detail), DV_OK);
+	/* one JSON object, as jansson would write it compact */
+	assert_int_equal(strlen(body), bodylen);
+	out = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+	assert_non_null(out);
+	text = json_dumps(out, JSON_COMPACT);
+	assert_string_equal(text, body);
+	free(text);
+	free(body);
+	body = NULL;
+	/* the second is the intermediate */
+	chain = json_object_get(out, "chain");
+	s = json_string_value(json_array_get(chain, 1));
+	assert_int_equal(pki_b64_decode(s, strlen(s), &der, &len), DV_OK);
+	assert_int_equal(pki_cert_to_der(f->att->inter, &ider, &ilen), DV_OK);
+	assert_int_equal(len, ilen);
+	assert_memory_equal(der, ider, len);
+	free(ider);
+	free(der);
+	der = NULL;
 	assert_int_equal(json_array_size(json_object_get(out, "chain")), 2);
 	s = json_string_value(json_array_get(json_object_get(out, "chain"),
 	    0));
@@ -470,15 +492,15 @@ test_finish(void **state)
 	json_decref(dev);
 
 	/* single use */
-	assert_int_equal(ca_attest_finish(f->att, secret, 32, "r", &out,
-	    &detail), DV_ERR_TOKEN_REUSED);
-	assert_null(out);
+	assert_int_equal(ca_attest_finish(f->att, secret, 32, "r", &body,
+	    &bodylen, &detail), DV_ERR_TOKEN_REUSED);
+	assert_null(body);
 
 	/* expired */
 	assert_int_equal(pki_random(secret, sizeof(secret)), DV_OK);
 	put_session(f, secret, f->dev, dv_now() - 1);
-	assert_int_equal(ca_attest_finish(f->att, secret, 32, "r", &out,
-	    &detail), DV_ERR_TOKEN_EXPIRED);
+	assert_int_equal(ca_attest_finish(f->att, secret, 32, "r", &body,
+	    &bodylen, &detail), DV_ERR_TOKEN_EXPIRED);
 
 	/* the device retired between /attest and /secret; the AK
 	 * certificate issued above is revoked with it */
@@ -489,9 +511,9 @@ test_finish(void **state)
 	assert_int_equal(inv_device_retire(f->ca->inv, "default", id, &who,
 	    &rev), DV_OK);
 	json_decref(rev);
-	assert_int_equal(ca_attest_finish(f->att, secret, 32, "r", &out,
-	    &detail), DV_ERR_FORBIDDEN);
-	assert_null(out);
+	assert_int_equal(ca_attest_finish(f->att, secret, 32, "r", &body,
+	    &bodylen, &detail), DV_ERR_FORBIDDEN);
+	assert_null(body);
 	assert_int_equal(inv_device_retire(f->ca->inv, "default", f->dev,
 	    &who, &rev), DV_OK);
 	assert_int_equal(json_array_size(rev), 1);
