@@ -525,6 +525,15 @@ out:
 	return rc;
 }
 
+/* True on a little-endian host. */
+static bool
+host_le(void)
+{
+	const uint16_t one = 1;
+
+	return *(const uint8_t *)&one == 1;
+}
+
 enum dv_rc
 pki_key_from_rsa(const uint8_t *n, size_t nlen, uint64_t e, EVP_PKEY **out)
 {
@@ -541,12 +550,13 @@ pki_key_from_rsa(const uint8_t *n, size_t nlen, uint64_t e, EVP_PKEY **out)
 		    "RFC 8017 §3.1: empty RSA modulus");
 		return DV_ERR_BAD_KEY;
 	}
-	/* OSSL_PARAM integers are in native byte order (little-endian
-	 * here, OSSL_PARAM_construct_BN): the big-endian modulus reversed,
-	 * without a BIGNUM and a parameter builder in between */
+	/* OSSL_PARAM integers are in native byte order
+	 * (OSSL_PARAM_construct_BN): the big-endian modulus, reversed on a
+	 * little-endian host, without a BIGNUM and a parameter builder in
+	 * between */
 	le = xmalloc(nlen);
 	for (i = 0; i < nlen; i++) {
-		le[i] = n[nlen - 1 - i];
+		le[i] = host_le() ? n[nlen - 1 - i] : n[i];
 		zero = zero && n[i] == 0;
 	}
 	/* a zero modulus is no key (pki_spki_from_rsa refuses it too) */
