@@ -15,6 +15,7 @@
  * any node sharing the store can answer /secret; the secret itself lives
  * only in this function's stack and in the TPM's answer.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #define EV		"attest"
 /* notBefore is backdated like every certificate of devid (issue.c). */
 #define AK_BACKDATE	60
+/* Seconds between two purges of expired activations by one process. */
+#define ATT_PURGE_EVERY	60
 
 /* TPM manufacturer, model and version for the AK certificate's SAN. */
 struct att_tpm {
@@ -408,13 +411,39 @@ tofu_register(struct ca_authority *a, const char *urn,
 	return rc;
 }
 
+/* When this process last purged expired activations. */
+static _Atomic time_t last_purge;
+
 static enum dv_rc
 session_insert_tx(struct store_tx *tx, void *arg)
 {
 	const struct store_att_session *s = arg;
+	time_t now = s->created_at, last = atomic_load(&last_purge);
+	enum dv_rc rc;
 
-	return store_att_session_insert(tx, s, s->created_at,
-	    DV_ATT_MAX_PENDING);
+	/* expired sessions are refused and not counted as pending anyway:
+	 * deleting them only bounds the table, once in a while (one thread
+	 * wins the exchange), as the ACME nonces */
+	if ((now < last || now - last >= ATT_PURGE_EVERY) &&
+	    atomic_compare_exchange_strong(&last_purge, &last, now) &&
+	    (rc = store_att_session_purge(tx, now)) != DV_OK)
+		return rc;
+	return store_att_session_insert(tx, s, now, DV_ATT_MAX_PENDING);
+}
+
+/*
+ * A JSON string of base64 text.  Base64 is ASCII, so jansson's UTF-8
+ * check of every byte (json_string) is skipped: the chain of /secret is
+ * two kilobytes of it.  Never for text from a request.
+ */
+static json_t *
+b64_json(const char *b64)
+{
+	json_t *j;
+
+	if ((j = json_string_nocheck(b64)) == NULL)
+		abort();
+	return j;
 }
 
 /* {"credential", "secret"}: base64 of both TPM2Bs, prefixes kept. */
@@ -427,8 +456,12 @@ attest_response(const uint8_t *cred, size_t credlen, const uint8_t *enc,
 
 	*out = NULL;
 	if ((rc = pki_b64_encode(cred, credlen, &c)) == DV_OK &&
-	    (rc = pki_b64_encode(enc, enclen, &e)) == DV_OK)
-		*out = json_pack("{s:s,s:s}", "credential", c, "secret", e);
+	    (rc = pki_b64_encode(enc, enclen, &e)) == DV_OK) {
+		if ((*out = json_object()) == NULL)
+			abort();
+		json_object_set_new_nocheck(*out, "credential", b64_json(c));
+		json_object_set_new_nocheck(*out, "secret", b64_json(e));
+	}
 	free(c);
 	free(e);
 	return rc;
@@ -590,8 +623,6 @@ out:
 
 /* ---- /secret ------------------------------------------------------- */
 
-/* The session and, in the same reader transaction, its device's row (for
- * its status: one read instead of two, and no inventory JSON). */
 /* The session of secret hash id, taken (single use) when it is this
  * team's: one transaction of the volatile database. */
 struct session_take {
@@ -605,16 +636,9 @@ static enum dv_rc
 session_take_tx(struct store_tx *tx, void *arg)
 {
 	struct session_take *t = arg;
-	enum dv_rc rc;
 
-	if ((rc = store_att_session_get(tx, t->id, t->out)) != DV_OK)
-		return rc;
-	rc = strcmp(t->out->team, t->team) != 0 ? DV_ERR_NOT_FOUND :
-	    DV_OK;
-	store_att_session_clear(t->out);
-	if (rc != DV_OK)
-		return rc;
-	return store_att_session_take(tx, t->id, t->now, t->out);
+	/* another team's session is not found, and stays untouched */
+	return store_att_session_take(tx, t->id, t->team, t->now, t->out);
 }
 
 struct device_get {
@@ -677,13 +701,21 @@ chain_response(struct ca_authority *a, const uint8_t *der, size_t len,
 	uint8_t *ider = NULL;
 	size_t ilen;
 	char *l = NULL, *i = NULL;
+	json_t *chain;
 	enum dv_rc rc;
 
 	*out = NULL;
 	if ((rc = pki_cert_to_der(a->inter, &ider, &ilen)) == DV_OK &&
 	    (rc = pki_b64_encode(der, len, &l)) == DV_OK &&
-	    (rc = pki_b64_encode(ider, ilen, &i)) == DV_OK)
-		*out = json_pack("{s:[s,s]}", "chain", l, i);
+	    (rc = pki_b64_encode(ider, ilen, &i)) == DV_OK) {
+		if ((chain = json_array()) == NULL)
+			abort();
+		json_array_append_new(chain, b64_json(l));
+		json_array_append_new(chain, b64_json(i));
+		if ((*out = json_object()) == NULL)
+			abort();
+		json_object_set_new_nocheck(*out, "chain", chain);
+	}
 	free(ider);
 	free(l);
 	free(i);
@@ -782,7 +814,12 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	/* stored and audited like every certificate (issue.c issue_fill) */
 	serial = pki_cert_serial_dec(x);
 	subject = pki_cert_subject(x);
-	if ((rc = pki_cert_sans(x, &sans)) != DV_OK)
+	/*
+	 * The row's names as pki_cert_sans(x) would read them back, without
+	 * decoding the extension just encoded: the AK profile's only URI is
+	 * the EK URN, and devid records no directoryName (pki_sans).
+	 */
+	if ((rc = pki_sans_add(&sans, PKI_SAN_URI, s.ek_urn)) != DV_OK)
 		goto out;
 	j = pki_sans_to_json(&sans);
 	sanstr = json_dumps(j, JSON_COMPACT);

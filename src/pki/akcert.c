@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
+#include "asn1.h"
 #include "pki_int.h"
 
 #define EV		"pki.akcert"
@@ -59,84 +61,97 @@ attr_ok(const char *s)
 	return true;
 }
 
-/* Adds one RDN (own SET) with attribute oid = value as UTF8String. */
-static enum dv_rc
-name_add(X509_NAME *n, const char *oid, const char *value)
-{
-	ASN1_OBJECT *obj;
-	int ok;
+/* The OIDs of the AK profile, parsed once (OBJ_txt2obj parses the dotted
+ * text each time); read-only after pthread_once, shared by threads. */
+enum ak_oid { AK_OID_MANUFACTURER, AK_OID_MODEL, AK_OID_VERSION,
+    AK_OID_AIK_CERTIFICATE, AK_OID__MAX };
 
-	if ((obj = OBJ_txt2obj(oid, 1)) == NULL)
-		return ssl_fail("OBJ_txt2obj");
-	ok = X509_NAME_add_entry_by_OBJ(n, obj, V_ASN1_UTF8STRING,
-	    (const unsigned char *)value, -1, -1, 0);
-	ASN1_OBJECT_free(obj);
-	return ok ? DV_OK : ssl_fail("X509_NAME_add_entry_by_OBJ");
+static pthread_once_t	 oid_once = PTHREAD_ONCE_INIT;
+static ASN1_OBJECT	*oid_objs[AK_OID__MAX];
+
+static void
+oid_init(void)
+{
+	static const char *const text[AK_OID__MAX] = {
+		[AK_OID_MANUFACTURER] = OID_TPM_MANUFACTURER,
+		[AK_OID_MODEL] = OID_TPM_MODEL,
+		[AK_OID_VERSION] = OID_TPM_VERSION,
+		[AK_OID_AIK_CERTIFICATE] = OID_AIK_CERTIFICATE,
+	};
+	int i;
+
+	for (i = 0; i < AK_OID__MAX; i++)
+		if ((oid_objs[i] = OBJ_txt2obj(text[i], 1)) == NULL)
+			pki_log_ssl(LOG_ERR, EV, "OBJ_txt2obj %s", text[i]);
+}
+
+/* The object of OID o (borrowed), NULL if it could not be made. */
+static const ASN1_OBJECT *
+ak_oid(enum ak_oid o)
+{
+	pthread_once(&oid_once, oid_init);
+	return oid_objs[o];
+}
+
+/* Fills the RDN rdn (an empty SET) with the one attribute oid = value,
+ * a UTF8String. */
+static enum dv_rc
+rdn_set(STACK_OF(PKI_AK_ATTR) *rdn, enum ak_oid oid, const char *value)
+{
+	const ASN1_OBJECT *obj;
+	PKI_AK_ATTR *a;
+
+	if ((obj = ak_oid(oid)) == NULL)
+		return DV_ERR_CRYPTO;
+	if ((a = PKI_AK_ATTR_new()) == NULL)
+		abort();
+	ASN1_OBJECT_free(a->type);
+	if ((a->type = OBJ_dup(obj)) == NULL ||
+	    !ASN1_STRING_set(a->value, value, -1) ||
+	    !sk_PKI_AK_ATTR_push(rdn, a)) {
+		PKI_AK_ATTR_free(a);
+		return ssl_fail("AK SAN attribute");
+	}
+	return DV_OK;
 }
 
 /*
  * The subjectAltName value (spec §13.2, §13.3): URI ek_urn, then
  * directoryName { tpmManufacturer, tpmModel, tpmVersion }, each attribute
- * its own RDN (the layout of most EK certificates).  *der is new.
+ * its own RDN (the layout of most EK certificates), through the
+ * PKI_AK_SAN template (asn1.h).  *der is new.
  */
 static enum dv_rc
 san_der(const struct pki_ak_profile *p, uint8_t **der, size_t *len)
 {
-	GENERAL_NAMES *gens = NULL;
-	GENERAL_NAME *g = NULL;
-	ASN1_IA5STRING *uri = NULL;
-	X509_NAME *dn = NULL;
+	PKI_AK_SAN *san;
 	unsigned char *buf = NULL;
 	enum dv_rc rc;
 	int n;
 
 	*der = NULL;
 	*len = 0;
-	if ((gens = GENERAL_NAMES_new()) == NULL ||
-	    (uri = ASN1_IA5STRING_new()) == NULL ||
-	    !ASN1_STRING_set(uri, p->ek_urn, -1) ||
-	    (g = GENERAL_NAME_new()) == NULL) {
+	if ((san = PKI_AK_SAN_new()) == NULL)
+		abort();
+	if (!ASN1_STRING_set(san->uri, p->ek_urn, -1)) {
 		rc = ssl_fail("subjectAltName URI");
 		goto out;
 	}
-	GENERAL_NAME_set0_value(g, GEN_URI, uri);
-	uri = NULL;
-	if (!sk_GENERAL_NAME_push(gens, g)) {
-		rc = ssl_fail("sk_GENERAL_NAME_push");
+	if ((rc = rdn_set(san->dirname->manufacturer, AK_OID_MANUFACTURER,
+	    p->manufacturer)) != DV_OK || (rc = rdn_set(san->dirname->model,
+	    AK_OID_MODEL, p->model)) != DV_OK || (rc =
+	    rdn_set(san->dirname->version, AK_OID_VERSION, p->version)) !=
+	    DV_OK)
 		goto out;
-	}
-	g = NULL;
-	if ((dn = X509_NAME_new()) == NULL) {
-		rc = ssl_fail("X509_NAME_new");
-		goto out;
-	}
-	if ((rc = name_add(dn, OID_TPM_MANUFACTURER, p->manufacturer)) !=
-	    DV_OK || (rc = name_add(dn, OID_TPM_MODEL, p->model)) != DV_OK ||
-	    (rc = name_add(dn, OID_TPM_VERSION, p->version)) != DV_OK)
-		goto out;
-	if ((g = GENERAL_NAME_new()) == NULL) {
-		rc = ssl_fail("GENERAL_NAME_new");
-		goto out;
-	}
-	GENERAL_NAME_set0_value(g, GEN_DIRNAME, dn);
-	dn = NULL;
-	if (!sk_GENERAL_NAME_push(gens, g)) {
-		rc = ssl_fail("sk_GENERAL_NAME_push");
-		goto out;
-	}
-	g = NULL;
-	if ((n = i2d_GENERAL_NAMES(gens, &buf)) <= 0) {
-		rc = ssl_fail("i2d_GENERAL_NAMES");
+	if ((n = i2d_PKI_AK_SAN(san, &buf)) <= 0) {
+		rc = ssl_fail("i2d_PKI_AK_SAN");
 		goto out;
 	}
 	*der = pki_take_buf(buf, (size_t)n);
 	*len = (size_t)n;
 	rc = DV_OK;
 out:
-	X509_NAME_free(dn);
-	ASN1_IA5STRING_free(uri);
-	GENERAL_NAME_free(g);
-	GENERAL_NAMES_free(gens);
+	PKI_AK_SAN_free(san);
 	return rc;
 }
 
@@ -146,15 +161,19 @@ static enum dv_rc
 eku_der(uint8_t **der, size_t *len)
 {
 	EXTENDED_KEY_USAGE *e = NULL;
-	ASN1_OBJECT *obj = NULL;
+	ASN1_OBJECT *obj;
+	const ASN1_OBJECT *aik;
 	unsigned char *buf = NULL;
 	int n;
 
 	*der = NULL;
 	*len = 0;
+	if ((aik = ak_oid(AK_OID_AIK_CERTIFICATE)) == NULL)
+		return DV_ERR_CRYPTO;
 	if ((e = sk_ASN1_OBJECT_new_null()) == NULL ||
-	    (obj = OBJ_txt2obj(OID_AIK_CERTIFICATE, 1)) == NULL ||
-	    !sk_ASN1_OBJECT_push(e, obj)) {
+	    (obj = OBJ_dup(aik)) == NULL)
+		abort();
+	if (!sk_ASN1_OBJECT_push(e, obj)) {
 		ASN1_OBJECT_free(obj);
 		sk_ASN1_OBJECT_pop_free(e, ASN1_OBJECT_free);
 		return ssl_fail("extKeyUsage");

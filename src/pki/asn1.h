@@ -101,6 +101,39 @@ typedef struct {
 } PKI_PERMANENT_ID;
 DECLARE_ASN1_FUNCTIONS(PKI_PERMANENT_ID)
 
+/*
+ * The subjectAltName value of an AK certificate (spec/attestation.md
+ * §13.3): GeneralNames (RFC 5280 §4.2.1.6) of exactly two names,
+ * SEQUENCE { [6] IMPLICIT IA5String uniformResourceIdentifier,
+ * [4] EXPLICIT Name directoryName }, the Name being three RDNs of one
+ * AttributeTypeAndValue each (RFC 5280 §4.1.2.4; tcg-at-tpmManufacturer,
+ * tcg-at-tpmModel, tcg-at-tpmVersion with UTF8String values).  The same
+ * DER as GENERAL_NAMES with an X509_NAME, whose encoder also builds a
+ * canonical copy of the name for comparisons: this template encodes once.
+ * Written only; the SAN is read back generically (GENERAL_NAMES).
+ */
+typedef struct {
+	ASN1_OBJECT	*type;
+	ASN1_UTF8STRING	*value;
+} PKI_AK_ATTR;
+DECLARE_ASN1_FUNCTIONS(PKI_AK_ATTR)
+DEFINE_STACK_OF(PKI_AK_ATTR)
+
+/* Name ::= SEQUENCE OF RelativeDistinguishedName, three of them here,
+ * each RDN a SET OF one attribute. */
+typedef struct {
+	STACK_OF(PKI_AK_ATTR) *manufacturer;
+	STACK_OF(PKI_AK_ATTR) *model;
+	STACK_OF(PKI_AK_ATTR) *version;
+} PKI_AK_DIRNAME;
+DECLARE_ASN1_FUNCTIONS(PKI_AK_DIRNAME)
+
+typedef struct {
+	ASN1_IA5STRING	*uri;
+	PKI_AK_DIRNAME	*dirname;
+} PKI_AK_SAN;
+DECLARE_ASN1_FUNCTIONS(PKI_AK_SAN)
+
 /* RFC 5280 §5.1 TBSCertList, mirrored so its signature field can be set. */
 typedef struct {
 	ASN1_INTEGER	*version;

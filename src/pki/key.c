@@ -387,43 +387,89 @@ pki_sig_digest(enum pki_sig_alg a, const uint8_t *data, size_t len,
 	return DV_OK;
 }
 
-enum dv_rc
-pki_sign_digest(EVP_PKEY *k, enum pki_sig_alg a, const uint8_t *md,
-    size_t mdlen, uint8_t **sig, size_t *siglen)
+struct pki_sign_ctx {
+	EVP_PKEY_CTX	*ctx;		/* owned: sign_init done, md set */
+	size_t		 mdlen;		/* the digest length it signs */
+	size_t		 maxsig;	/* EVP_PKEY_get_size of the key */
+};
+
+void
+pki_sign_ctx_free(struct pki_sign_ctx *c)
 {
-	EVP_PKEY_CTX *ctx = NULL;
+	if (c == NULL)
+		return;
+	EVP_PKEY_CTX_free(c->ctx);
+	free(c);
+}
+
+enum dv_rc
+pki_sign_ctx_new(EVP_PKEY *k, enum pki_sig_alg a, struct pki_sign_ctx **out)
+{
+	struct pki_sign_ctx *c;
 	const EVP_MD *m;
-	uint8_t *s = NULL;
-	size_t n = 0;
-	enum dv_rc rc = DV_ERR_CRYPTO;
+	int size;
+
+	*out = NULL;
+	if (!sig_alg_md(k, a, &m) || m == NULL || (size = EVP_PKEY_get_size(k))
+	    <= 0) {
+		log_msg(LOG_ERR, "pki.sign", "{s:s}", "detail",
+		    "no digest signature algorithm for the key");
+		return DV_ERR_BAD_KEY;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->mdlen = (size_t)EVP_MD_get_size(m);
+	c->maxsig = (size_t)size;
+	/* RSA: PKCS#1 v1.5 padding with the DigestInfo of m (the default) */
+	if ((c->ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(c->ctx) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(c->ctx, m) != 1) {
+		pki_log_ssl(LOG_ERR, "pki.sign", "EVP_PKEY_sign_init");
+		pki_sign_ctx_free(c);
+		return DV_ERR_CRYPTO;
+	}
+	*out = c;
+	return DV_OK;
+}
+
+enum dv_rc
+pki_sign_ctx_digest(struct pki_sign_ctx *c, const uint8_t *md, size_t mdlen,
+    uint8_t **sig, size_t *siglen)
+{
+	uint8_t *s;
+	size_t n = c->maxsig;
 
 	*sig = NULL;
 	*siglen = 0;
-	if (!sig_alg_md(k, a, &m) || m == NULL ||
-	    mdlen != (size_t)EVP_MD_get_size(m)) {
+	if (mdlen != c->mdlen) {
 		log_msg(LOG_ERR, "pki.sign", "{s:s}", "detail",
 		    "digest does not fit the key's signature algorithm");
 		return DV_ERR_BAD_KEY;
 	}
-	/* RSA: PKCS#1 v1.5 padding with the DigestInfo of m (the default) */
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
-	    EVP_PKEY_sign_init(ctx) != 1 ||
-	    EVP_PKEY_CTX_set_signature_md(ctx, m) != 1 ||
-	    EVP_PKEY_sign(ctx, NULL, &n, md, mdlen) != 1) {
-		pki_log_ssl(LOG_ERR, "pki.sign", "EVP_PKEY_sign_init");
-		goto out;
-	}
+	/* EVP_PKEY_get_size is the largest signature: no size query */
 	s = xmalloc(n);
-	if (EVP_PKEY_sign(ctx, s, &n, md, mdlen) != 1) {
+	if (EVP_PKEY_sign(c->ctx, s, &n, md, mdlen) != 1) {
 		pki_log_ssl(LOG_ERR, "pki.sign", "EVP_PKEY_sign");
 		free(s);
-		goto out;
+		return DV_ERR_CRYPTO;
 	}
 	*sig = s;
 	*siglen = n;
-	rc = DV_OK;
-out:
-	EVP_PKEY_CTX_free(ctx);
+	return DV_OK;
+}
+
+enum dv_rc
+pki_sign_digest(EVP_PKEY *k, enum pki_sig_alg a, const uint8_t *md,
+    size_t mdlen, uint8_t **sig, size_t *siglen)
+{
+	struct pki_sign_ctx *c;
+	enum dv_rc rc;
+
+	*sig = NULL;
+	*siglen = 0;
+	if ((rc = pki_sign_ctx_new(k, a, &c)) != DV_OK)
+		return rc;
+	rc = pki_sign_ctx_digest(c, md, mdlen, sig, siglen);
+	pki_sign_ctx_free(c);
 	return rc;
 }
 

@@ -105,6 +105,19 @@ enum dv_rc	pki_sig_digest(enum pki_sig_alg, const uint8_t *data,
 enum dv_rc	pki_sign_digest(EVP_PKEY *k, enum pki_sig_alg,
 		    const uint8_t *md, size_t mdlen, uint8_t **sig,
 		    size_t *siglen);
+/*
+ * A context that signs digests for one key and alg again and again, as
+ * pki_sign_digest does once (the signer child keeps one per key instead
+ * of setting one up per signature: EVP_PKEY_CTX_set_signature_md fetches
+ * the digest by name).  *out is new: pki_sign_ctx_free.  The key must
+ * outlive it.  pki_sign_ctx_digest: *sig is new.
+ */
+struct pki_sign_ctx;
+enum dv_rc	pki_sign_ctx_new(EVP_PKEY *k, enum pki_sig_alg,
+		    struct pki_sign_ctx **out);
+enum dv_rc	pki_sign_ctx_digest(struct pki_sign_ctx *, const uint8_t *md,
+		    size_t mdlen, uint8_t **sig, size_t *siglen);
+void		pki_sign_ctx_free(struct pki_sign_ctx *);
 
 /* Verifies sig over data (hashing it per alg) with public key k:
  * DV_ERR_BAD_TOKEN when it does not verify. */

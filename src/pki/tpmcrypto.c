@@ -7,6 +7,7 @@
  * RSASSA/RSAPSS/ECDSA verification.  The TPM logic is in src/tpm.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -72,33 +73,75 @@ pki_digest(enum pki_hash h, const void *data, size_t len, uint8_t *md)
 	return DV_OK;
 }
 
+/*
+ * HMAC templates, one per TPM hash, built once: HMAC() fetches the MAC
+ * and then its digest by name on every call (OpenSSL 3.0, EVP_Q_mac), a
+ * third of a KDFa.  A template is keyed with a dummy key, because an
+ * HMAC EVP_MAC_CTX can only be duplicated once its digest contexts are
+ * set up; each call duplicates one (no fetch) and keys the copy.  The
+ * templates are only read after pthread_once, so threads share them.
+ */
+static pthread_once_t	 mac_once = PTHREAD_ONCE_INIT;
+static EVP_MAC_CTX	*mac_tmpl[PKI_HASH__MAX];
+
+static void
+mac_init(void)
+{
+	static const unsigned char dummy[1];
+	EVP_MAC *mac;
+	OSSL_PARAM p[2];
+	const EVP_MD *m;
+	int h;
+
+	if ((mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL)) == NULL) {
+		pki_log_ssl(LOG_ERR, EV, "EVP_MAC_fetch HMAC");
+		return;
+	}
+	for (h = 0; h < PKI_HASH__MAX; h++) {
+		if ((m = hash_md((enum pki_hash)h)) == NULL)
+			continue;
+		if ((mac_tmpl[h] = EVP_MAC_CTX_new(mac)) == NULL)
+			abort();
+		p[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+		    (char *)EVP_MD_get0_name(m), 0);
+		p[1] = OSSL_PARAM_construct_end();
+		if (EVP_MAC_init(mac_tmpl[h], dummy, sizeof(dummy), p) != 1) {
+			pki_log_ssl(LOG_ERR, EV, "EVP_MAC_init HMAC-%s",
+			    EVP_MD_get0_name(m));
+			EVP_MAC_CTX_free(mac_tmpl[h]);
+			mac_tmpl[h] = NULL;
+		}
+	}
+	EVP_MAC_free(mac);
+}
+
 enum dv_rc
 pki_hmac(enum pki_hash h, const void *key, size_t keylen, const void *a,
     size_t alen, const void *b, size_t blen, uint8_t *md)
 {
-	const EVP_MD *m = hash_md(h);
-	uint8_t *in;
-	unsigned int n = 0;
+	static const unsigned char empty[1];
+	EVP_MAC_CTX *ctx;
+	size_t n = 0;
 	enum dv_rc rc = DV_OK;
 
-	if (m == NULL || keylen > INT_MAX) {
+	pthread_once(&mac_once, mac_init);
+	if ((unsigned)h >= PKI_HASH__MAX || mac_tmpl[h] == NULL ||
+	    keylen > INT_MAX) {
 		log_msg(LOG_ERR, EV, "{s:s}", "detail", "bad HMAC arguments");
 		return DV_ERR_INTERNAL;
 	}
-	/* one buffer: HMAC_CTX is deprecated and EVP_MAC would be fetched
-	 * per call; the inputs here are a few hundred bytes */
-	in = xmalloc(alen + blen + 1);
-	if (alen > 0)
-		memcpy(in, a, alen);
-	if (blen > 0)
-		memcpy(in + alen, b, blen);
-	if (HMAC(m, keylen == 0 ? "" : key, (int)keylen, in, alen + blen, md,
-	    &n) == NULL || n != pki_hash_size(h)) {
+	if ((ctx = EVP_MAC_CTX_dup(mac_tmpl[h])) == NULL)
+		abort();
+	if (EVP_MAC_init(ctx, keylen == 0 ? empty : key, keylen, NULL) !=
+	    1 || (alen > 0 && EVP_MAC_update(ctx, a, alen) != 1) ||
+	    (blen > 0 && EVP_MAC_update(ctx, b, blen) != 1) ||
+	    EVP_MAC_final(ctx, md, &n, pki_hash_size(h)) != 1 ||
+	    n != pki_hash_size(h)) {
 		pki_log_ssl(LOG_ERR, EV, "HMAC");
 		rc = DV_ERR_CRYPTO;
 	}
-	OPENSSL_cleanse(in, alen + blen);
-	free(in);
+	/* frees the copy of the key the context holds, cleansed */
+	EVP_MAC_CTX_free(ctx);
 	return rc;
 }
 
@@ -333,28 +376,73 @@ out:
 	return rc;
 }
 
+/*
+ * Import contexts for raw public keys, one per thread and key type:
+ * EVP_PKEY_CTX_new_from_name fetches the key manager on every call, and a
+ * fromdata context cannot be duplicated (EVP_PKEY_CTX_dup refuses it), so
+ * each thread keeps its own, initialised once and reused; freed when the
+ * thread exits.
+ */
+enum import_kind { IMPORT_RSA, IMPORT_EC, IMPORT__MAX };
+
+static pthread_once_t	 import_once = PTHREAD_ONCE_INIT;
+static pthread_key_t	 import_key[IMPORT__MAX];
+
+static void
+import_ctx_free(void *p)
+{
+	EVP_PKEY_CTX_free(p);
+}
+
+static void
+import_init(void)
+{
+	int i;
+
+	for (i = 0; i < IMPORT__MAX; i++)
+		if (pthread_key_create(&import_key[i], import_ctx_free) != 0)
+			abort();
+}
+
+/* This thread's fromdata context for kind; NULL on an OpenSSL error. */
+static EVP_PKEY_CTX *
+import_ctx(enum import_kind kind)
+{
+	static const char *const names[IMPORT__MAX] = {
+		[IMPORT_RSA] = "RSA",
+		[IMPORT_EC] = "EC",
+	};
+	EVP_PKEY_CTX *ctx;
+
+	pthread_once(&import_once, import_init);
+	if ((ctx = pthread_getspecific(import_key[kind])) != NULL)
+		return ctx;
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, names[kind], NULL)) ==
+	    NULL || EVP_PKEY_fromdata_init(ctx) != 1) {
+		EVP_PKEY_CTX_free(ctx);
+		return NULL;
+	}
+	if (pthread_setspecific(import_key[kind], ctx) != 0)
+		abort();
+	return ctx;
+}
+
 /* Builds an EC public key from group name and public point octets. */
 static EVP_PKEY *
 ec_key_build(const char *group, const uint8_t *pub, size_t publen)
 {
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx;
 	EVP_PKEY *k = NULL;
 
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
-		abort();
-	if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, 0) != 1 || OSSL_PARAM_BLD_push_octet_string(bld,
-	    OSSL_PKEY_PARAM_PUB_KEY, pub, publen) != 1 ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)pub, publen);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = import_ctx(IMPORT_EC)) == NULL ||
 	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
 		k = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
 	return k;
 }
 
@@ -437,13 +525,23 @@ out:
 	return rc;
 }
 
+/* True on a little-endian host. */
+static bool
+host_le(void)
+{
+	const uint16_t one = 1;
+
+	return *(const uint8_t *)&one == 1;
+}
+
 enum dv_rc
 pki_key_from_rsa(const uint8_t *n, size_t nlen, uint64_t e, EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	BIGNUM *bn = NULL, *be = NULL;
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx;
+	uint8_t *le;
+	size_t i;
+	bool zero = true;
 	enum dv_rc rc = DV_ERR_BAD_KEY;
 
 	*out = NULL;
@@ -452,16 +550,25 @@ pki_key_from_rsa(const uint8_t *n, size_t nlen, uint64_t e, EVP_PKEY **out)
 		    "RFC 8017 §3.1: empty RSA modulus");
 		return DV_ERR_BAD_KEY;
 	}
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL || (be = BN_new()) == NULL)
-		abort();
+	/* OSSL_PARAM integers are in native byte order
+	 * (OSSL_PARAM_construct_BN): the big-endian modulus, reversed on a
+	 * little-endian host, without a BIGNUM and a parameter builder in
+	 * between */
+	le = xmalloc(nlen);
+	for (i = 0; i < nlen; i++) {
+		le[i] = host_le() ? n[nlen - 1 - i] : n[i];
+		zero = zero && n[i] == 0;
+	}
 	/* a zero modulus is no key (pki_spki_from_rsa refuses it too) */
-	if ((bn = BN_bin2bn(n, (int)nlen, NULL)) == NULL || BN_is_zero(bn) ||
-	    BN_set_word(be, e) != 1 ||
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) != 1 ||
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) != 1 ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	if (zero) {
+		log_msg(LOG_INFO, EV, "{s:s}", "detail",
+		    "RFC 8017 §3.1: zero RSA modulus");
+		goto out;
+	}
+	params[0] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_N, le, nlen);
+	params[1] = OSSL_PARAM_construct_uint64(OSSL_PKEY_PARAM_RSA_E, &e);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = import_ctx(IMPORT_RSA)) == NULL ||
 	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1) {
 		*out = NULL;
 		pki_log_ssl(LOG_INFO, EV, "RSA public key from n, e");
@@ -469,11 +576,7 @@ pki_key_from_rsa(const uint8_t *n, size_t nlen, uint64_t e, EVP_PKEY **out)
 	}
 	rc = DV_OK;
 out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(bn);
-	BN_free(be);
+	free(le);
 	return rc;
 }
 

@@ -79,6 +79,9 @@ struct child_chan {
 	EVP_PKEY	**keys;		/* borrowed from the child's main */
 	enum pki_sig_alg *algs;		/* borrowed */
 	size_t		 nkeys;
+	/* owned by child_serve, nkeys of them, each made at the key's first
+	 * digest to sign: no per-signature context set-up */
+	struct pki_sign_ctx **sctx;
 	pthread_t	 th;
 	bool		 started;
 };
@@ -208,6 +211,21 @@ resp_read(int fd, size_t max, enum dv_rc *status, uint8_t **body,
 
 /* ---- child --------------------------------------------------------- */
 
+/* Signs digest md with key idx through the channel's context for it. */
+static enum dv_rc
+sign_digest(struct child_chan *c, uint32_t idx, const uint8_t *md,
+    size_t mdlen, uint8_t **sig, size_t *siglen)
+{
+	enum dv_rc rc;
+
+	*sig = NULL;
+	*siglen = 0;
+	if (c->sctx[idx] == NULL && (rc = pki_sign_ctx_new(c->keys[idx],
+	    c->algs[idx], &c->sctx[idx])) != DV_OK)
+		return rc;
+	return pki_sign_ctx_digest(c->sctx[idx], md, mdlen, sig, siglen);
+}
+
 /* Serves one channel until the parent closes it. */
 static void *
 child_serve(void *arg)
@@ -215,11 +233,12 @@ child_serve(void *arg)
 	struct child_chan *c = arg;
 	uint8_t *m, *tbs, *sig;
 	uint32_t op, idx, len;
-	size_t siglen, n;
+	size_t siglen, n, i;
 	enum dv_rc rc;
 
 	m = xmalloc(REQ_HDR + SIGNER_MAX_TBS);
 	tbs = m + REQ_HDR;
+	c->sctx = xcalloc(c->nkeys > 0 ? c->nkeys : 1, sizeof(*c->sctx));
 	for (;;) {
 		if ((rc = io_read_msg(c->fd, m, REQ_HDR + SIGNER_MAX_TBS,
 		    REQ_HDR, 8, SIGNER_MAX_TBS, &n)) != DV_OK) {
@@ -242,10 +261,9 @@ child_serve(void *arg)
 			    "key", (json_int_t)idx);
 			rc = DV_ERR_INTERNAL;
 		} else if ((rc = op == SIGNER_OP_SIGN_DIGEST ?
-		    pki_sign_digest(c->keys[idx], c->algs[idx], tbs, len,
-		    &sig, &siglen) : pki_sign_data(c->keys[idx], c->algs[idx],
-		    tbs, len, &sig, &siglen)) == DV_OK &&
-		    siglen > SIGNER_MAX_SIG) {
+		    sign_digest(c, idx, tbs, len, &sig, &siglen) :
+		    pki_sign_data(c->keys[idx], c->algs[idx], tbs, len, &sig,
+		    &siglen)) == DV_OK && siglen > SIGNER_MAX_SIG) {
 			log_msg(LOG_ERR, "signer.child", "{s:s,s:I}", "error",
 			    "signature larger than SIGNER_MAX_SIG", "len",
 			    (json_int_t)siglen);
@@ -261,6 +279,10 @@ child_serve(void *arg)
 	/* the bytes signed are certificates, not secrets, but cheap to wipe */
 	explicit_bzero(m, REQ_HDR + SIGNER_MAX_TBS);
 	free(m);
+	for (i = 0; i < c->nkeys; i++)
+		pki_sign_ctx_free(c->sctx[i]);
+	free(c->sctx);
+	c->sctx = NULL;
 	close(c->fd);
 	return NULL;
 }

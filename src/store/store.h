@@ -417,14 +417,20 @@ struct store_att_session {
 void		store_att_session_clear(struct store_att_session *);
 
 /*
- * Inserts the pending session s (a write).  Sessions of any EK that
- * expired before now are deleted first.  DV_ERR_UNAVAILABLE when the EK of
- * s already has max_pending sessions pending at now (nothing inserted),
- * DV_ERR_EXISTS when the id is taken.
+ * Inserts the pending session s (a write).  DV_ERR_UNAVAILABLE when the EK
+ * of s already has max_pending sessions pending at now (nothing inserted;
+ * expired rows do not count), DV_ERR_EXISTS when the id is taken.
  */
 enum dv_rc	store_att_session_insert(struct store_tx *,
 		    const struct store_att_session *s, time_t now,
 		    int max_pending);
+/*
+ * Deletes the sessions of every EK that expired at now (expires_at <= now),
+ * used or not (a write): only bounds the table, since an expired session
+ * is refused and not counted as pending anyway.  After it, a replayed
+ * secret of an expired session is DV_ERR_NOT_FOUND to store_att_session_take.
+ */
+enum dv_rc	store_att_session_purge(struct store_tx *, time_t now);
 /*
  * Reads the session with id into *out (either connection), whatever its
  * state: DV_ERR_NOT_FOUND when there is none.
@@ -434,12 +440,14 @@ enum dv_rc	store_att_session_get(struct store_tx *, const char *id,
 /*
  * Marks the session with id used at now (a write), single use: DV_OK and
  * *out filled when it was pending and unexpired; DV_ERR_NOT_FOUND when
- * there is no such session (wrong secret, or purged after expiry),
- * DV_ERR_TOKEN_REUSED when used before, DV_ERR_TOKEN_EXPIRED when
- * expired (expires_at <= now).  Nothing changes on a refusal.
+ * there is no such session (wrong secret, or purged after expiry) or,
+ * with team non-NULL, when it is another team's; DV_ERR_TOKEN_REUSED when
+ * used before, DV_ERR_TOKEN_EXPIRED when expired (expires_at <= now), in
+ * that order.  Nothing changes on a refusal.
  */
 enum dv_rc	store_att_session_take(struct store_tx *, const char *id,
-		    time_t now, struct store_att_session *out);
+		    const char *team, time_t now,
+		    struct store_att_session *out);
 /*
  * Inserts an issued certificate inside a write (the row store_issue
  * writes, device_id included); DV_ERR_EXISTS if the serial is taken.  The

@@ -8,9 +8,11 @@
  * /secret).  The secret itself is never stored: the row is found again
  * only by whoever recovered the secret with the TPM.  Taking a session
  * (single use) is one transaction, so two /secret requests with the same
- * secret see one winner.  Expired rows are purged when the next session
- * is inserted; a used row stays until then, so that a replay within the
- * lifetime is told apart from a wrong secret.
+ * secret see one winner.  Expired rows are purged by
+ * store_att_session_purge, which the Attestation CA runs once in a while
+ * (per row, a purge at every insert dirtied four more pages); a used row
+ * stays until then, so that a replay within the lifetime is told apart
+ * from a wrong secret.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -130,14 +132,9 @@ store_att_session_insert(struct store_tx *tx,
 	struct store_stmt *st;
 	enum store_step r;
 	int64_t pending;
-	enum dv_rc rc;
 
 	if (!store_tx_volatile(tx, "attestation_sessions"))
 		return DV_ERR_INTERNAL;
-	if ((rc = store_step_rc(RUN(tx, ATT_Q_PURGE, NULL, "i",
-	    (int64_t)now), DV_ERR_STORE, "attestation_sessions", NULL))
-	    != DV_OK)
-		return rc;
 	r = RUN(tx, ATT_Q_PENDING, &st, "tti", s->team, s->ek_urn,
 	    (int64_t)now);
 	if (r != STORE_STEP_ROW)
@@ -162,6 +159,15 @@ store_att_session_insert(struct store_tx *tx,
 }
 
 enum dv_rc
+store_att_session_purge(struct store_tx *tx, time_t now)
+{
+	if (!store_tx_volatile(tx, "attestation_sessions"))
+		return DV_ERR_INTERNAL;
+	return store_step_rc(RUN(tx, ATT_Q_PURGE, NULL, "i", (int64_t)now),
+	    DV_ERR_STORE, "attestation_sessions", NULL);
+}
+
+enum dv_rc
 store_att_session_get(struct store_tx *tx, const char *id,
     struct store_att_session *out)
 {
@@ -180,8 +186,8 @@ store_att_session_get(struct store_tx *tx, const char *id,
 }
 
 enum dv_rc
-store_att_session_take(struct store_tx *tx, const char *id, time_t now,
-    struct store_att_session *out)
+store_att_session_take(struct store_tx *tx, const char *id, const char *team,
+    time_t now, struct store_att_session *out)
 {
 	struct store_att_session s;
 	struct store_stmt *st;
@@ -193,7 +199,9 @@ store_att_session_take(struct store_tx *tx, const char *id, time_t now,
 		return DV_ERR_INTERNAL;
 	if ((rc = store_att_session_get(tx, id, &s)) != DV_OK)
 		return rc;
-	if (s.used_at != 0)
+	if (team != NULL && (s.team == NULL || strcmp(s.team, team) != 0))
+		rc = DV_ERR_NOT_FOUND;
+	else if (s.used_at != 0)
 		rc = DV_ERR_TOKEN_REUSED;
 	else if (s.expires_at <= now)
 		rc = DV_ERR_TOKEN_EXPIRED;

@@ -625,12 +625,20 @@ att_insert_tx(struct store_tx *tx, void *arg)
 }
 
 static enum dv_rc
+att_purge_tx(struct store_tx *tx, void *arg)
+{
+	struct att_op *op = arg;
+
+	return store_att_session_purge(tx, op->now);
+}
+
+static enum dv_rc
 att_take_tx(struct store_tx *tx, void *arg)
 {
 	struct att_op *op = arg;
 
 	store_att_session_clear(&op->out);
-	return store_att_session_take(tx, op->id, op->now, &op->out);
+	return store_att_session_take(tx, op->id, NULL, op->now, &op->out);
 }
 
 /* The AK certificate and its audit row, durable (what /secret stores
@@ -767,7 +775,7 @@ test_attest_sessions(void **state)
 	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
 	    DV_ERR_NOT_FOUND);
 
-	/* expiry: refused at expires_at, purged by the next insert */
+	/* expiry: refused at expires_at, not pending, gone after a purge */
 	op.id = "s2";
 	op.now = 1300;
 	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
@@ -775,6 +783,9 @@ test_attest_sessions(void **state)
 	att_session(&op, "s9", 1300, 1600);
 	assert_int_equal(store_write_volatile(s, att_insert_tx, &op), DV_OK);
 	op.id = "s2";
+	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
+	    DV_ERR_TOKEN_EXPIRED);
+	assert_int_equal(store_write_volatile(s, att_purge_tx, &op), DV_OK);
 	assert_int_equal(store_write_volatile(s, att_get_tx, &op),
 	    DV_ERR_NOT_FOUND);
 	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
