@@ -330,6 +330,29 @@ static const char *const store_migrations[] = {
 	 */
 	("ALTER TABLE acme_orders ADD COLUMN replaces TEXT;"
 	"CREATE INDEX acme_orders_replaces ON acme_orders (replaces);"),
+	/*
+	 * 8: partial indexes, so that a row's states nobody looks up no
+	 * longer rewrite index pages (a WAL frame each in the commit): every
+	 * status change of an ACME order rewrote acme_orders_status, read
+	 * only for 'processing' (acme_recover, in created_at order); every
+	 * new order put a NULL into acme_orders_cert and acme_orders_replaces,
+	 * every certificate without a device one into certificates_device,
+	 * and these are read only with "= $1" (store_acme.c,
+	 * store_inventory.c), which implies IS NOT NULL: the partial index
+	 * serves it (SQLite and PostgreSQL alike).
+	 */
+	("DROP INDEX acme_orders_status;"
+	"CREATE INDEX acme_orders_processing ON acme_orders (created_at, id) "
+	"  WHERE status = 'processing';"
+	"DROP INDEX acme_orders_cert;"
+	"CREATE INDEX acme_orders_cert ON acme_orders (cert_serial) "
+	"  WHERE cert_serial IS NOT NULL;"
+	"DROP INDEX acme_orders_replaces;"
+	"CREATE INDEX acme_orders_replaces ON acme_orders (replaces) "
+	"  WHERE replaces IS NOT NULL;"
+	"DROP INDEX certificates_device;"
+	"CREATE INDEX certificates_device ON certificates (device_id) "
+	"  WHERE device_id IS NOT NULL;"),
 };
 
 /*
