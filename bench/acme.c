@@ -18,7 +18,11 @@
  *
  *   bench_acme --dir https://IP:PORT/path --cafile PEM --http-port P
  *       [-w WORKERS] [--warm S] [-d S] [--pid PID] [--domain D]
- *       [--poll-ms MS] [--timeout S] [--label TEXT]
+ *       [--poll-ms MS] [--timeout S] [--label TEXT] [--count N]
+ *
+ * --count N: each worker stops after N issuances and the run ends when
+ * all did (a fixed load for instruction counts under callgrind; use
+ * --warm 0 and a long -d with it).
  *
  * Output: one line "RESULT key=value ..."; wedged=1 when a request took
  * longer than --timeout (pebble can deadlock, spec §4).
@@ -68,6 +72,7 @@ struct cfg {
 	SSL_CTX		*ctx;		/* owned */
 	unsigned	 poll_ms;
 	unsigned	 timeout_s;
+	unsigned long	 count;		/* issuances per worker, 0: by time */
 	/* directory */
 	char		*new_nonce, *new_account, *new_order;	/* owned */
 };
@@ -518,6 +523,7 @@ struct worker {
 	uint32_t	*lat;		/* owned: us per issuance in the window */
 	size_t		 nlat, caplat;
 	unsigned long	 ok, all_ok, failed, requests, badnonce;
+	unsigned long	 iss_failed;	/* issuances that failed */
 	bool		 ready;		/* account registered */
 	bool		 done;
 	int		 shown;
@@ -915,11 +921,15 @@ worker_run(void *arg)
 	bool ok;
 
 	while (!atomic_load(&stopping) && !atomic_load(&wedged)) {
+		if (cfg.count != 0 && w->all_ok + w->iss_failed >= cfg.count)
+			break;
 		t0 = now_ns();
 		ok = issue_one(w);
 		t1 = now_ns();
 		if (ok)
 			w->all_ok++;
+		else
+			w->iss_failed++;
 		if (t1 < atomic_load(&t_meas) || t1 >= atomic_load(&t_end))
 			continue;
 		if (!ok)
@@ -1126,7 +1136,7 @@ usage(void)
 	    "--http-port PORT\n"
 	    "         [-w WORKERS] [--warm S] [-d S] [--pid PID] "
 	    "[--domain D] [--poll-ms MS]\n"
-	    "         [--timeout S] [--label TEXT]\n", stderr);
+	    "         [--timeout S] [--label TEXT] [--count N]\n", stderr);
 	exit(2);
 }
 
@@ -1145,6 +1155,7 @@ main(int argc, char **argv)
 		{ "poll-ms", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "count", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct worker *w;
@@ -1164,7 +1175,7 @@ main(int argc, char **argv)
 	cfg.domain = "bench.test";
 	cfg.poll_ms = 5;
 	cfg.timeout_s = 10;
-	while ((c = getopt_long(argc, argv, "D:C:H:w:W:d:p:n:P:t:l:", opts,
+	while ((c = getopt_long(argc, argv, "D:C:H:w:W:d:p:n:P:t:l:c:", opts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'D': dir = optarg; break;
@@ -1180,6 +1191,7 @@ main(int argc, char **argv)
 		case 't': cfg.timeout_s = (unsigned)strtoul(optarg, NULL, 10);
 			break;
 		case 'l': label = optarg; break;
+		case 'c': cfg.count = strtoul(optarg, NULL, 10); break;
 		default: usage();
 		}
 	}
@@ -1222,8 +1234,18 @@ main(int argc, char **argv)
 	self0 = self_cpu_s();
 	v0 = atomic_load(&validations);
 	nf0 = atomic_load(&resp_404);
-	while (now_ns() < atomic_load(&t_end) && !atomic_load(&wedged))
+	while (now_ns() < atomic_load(&t_end) && !atomic_load(&wedged)) {
+		if (cfg.count != 0) {
+			/* --count: the run ends when every worker did its
+			 * share (a fixed load, e.g. under callgrind) */
+			for (all_done = true, i = 0; i < nw; i++)
+				if (!w[i].done)
+					all_done = false;
+			if (all_done)
+				break;
+		}
 		sleep_ms(10);
+	}
 	tb = now_ns();
 	srv1 = tree_ticks(pid);
 	host1 = host_busy_ticks();

@@ -9,9 +9,9 @@
  * committer takes everything queued (at most DV_MAX_COMMIT_BATCH), runs it
  * in one write transaction with each operation inside its own savepoint,
  * commits once (one fsync for the whole batch) and only then calls every
- * operation's done callback.  A batch made only of lazy operations
- * (store_write_lazy) commits without waiting for the disk; the next
- * durable commit, or a flush after STORE_FLUSH_MS without one, syncs it.
+ * operation's done callback.  Lazy writes (store_write_lazy) commit in
+ * the caller's thread without waiting for the disk (below); the next
+ * durable batch, or a flush after STORE_FLUSH_MS without one, syncs them.
  * Readers take a connection from a pool that grows to the number of
  * threads reading at once; with WAL they read the last committed state and
  * never wait for the committer.  store_write_volatile runs in the caller's
@@ -29,6 +29,12 @@
  *
  * Callers' write functions (store_write, store.h inventory section) run on
  * the committer inside the batch transaction like any other operation.
+ * Lazy ones (store_write_lazy) run in the caller's thread, in their own
+ * transaction on the writer connection: writer_mu, which the committer
+ * holds for each batch and checkpoint, gives them the connection in turn.
+ * Nothing to wait for on the disk, so the hand-off to the committer and
+ * back (two thread wake-ups per request on the ACME path) cost more than
+ * the mutex.  Lock order: writer_mu before mu.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -336,21 +342,51 @@ static const char *const store_migrations[] = {
 	 */
 	("ALTER TABLE acme_orders ADD COLUMN replaces TEXT;"
 	"CREATE INDEX acme_orders_replaces ON acme_orders (replaces);"),
+	/*
+	 * 8: partial indexes, so that a row's states nobody looks up no
+	 * longer rewrite index pages (a WAL frame each in the commit): every
+	 * status change of an ACME order rewrote acme_orders_status, read
+	 * only for 'processing' (acme_recover, in created_at order); every
+	 * new order put a NULL into acme_orders_cert and acme_orders_replaces,
+	 * every certificate without a device one into certificates_device,
+	 * and these are read only with "= $1" (store_acme.c,
+	 * store_inventory.c), which implies IS NOT NULL: the partial index
+	 * serves it (SQLite and PostgreSQL alike).
+	 */
+	("DROP INDEX acme_orders_status;"
+	"CREATE INDEX acme_orders_processing ON acme_orders (created_at, id) "
+	"  WHERE status = 'processing';"
+	"DROP INDEX acme_orders_cert;"
+	"CREATE INDEX acme_orders_cert ON acme_orders (cert_serial) "
+	"  WHERE cert_serial IS NOT NULL;"
+	"DROP INDEX acme_orders_replaces;"
+	"CREATE INDEX acme_orders_replaces ON acme_orders (replaces) "
+	"  WHERE replaces IS NOT NULL;"
+	"DROP INDEX certificates_device;"
+	"CREATE INDEX certificates_device ON certificates (device_id) "
+	"  WHERE device_id IS NOT NULL;"),
 };
 
 /*
  * The tables of the volatile database (store_write_volatile), created when
- * missing: what a crash may lose, so never migrated.  acme_nonces: RFC 8555
- * §7.2 Replay-Nonces, single use (deleted when used or expired); the table
- * of the same name that migration 4 created in the durable database is no
- * longer used.  No index on expires_at: one more b-tree to update per
- * request, for a purge that runs once a minute over a small table.
+ * missing: what a crash may lose, so never migrated.  acme_replay_nonces:
+ * RFC 8555 §7.2 Replay-Nonces, single use (deleted when used or expired).
+ * WITHOUT ROWID: the id is the b-tree's key, so taking one nonce and
+ * issuing the next (every ACME request) dirties one b-tree, not a table
+ * and its id index: half the WAL frames per request.  The rowid table
+ * acme_nonces that earlier versions kept here is dropped (its nonces were
+ * volatile anyway: a client that held one gets badNonce and retries, RFC
+ * 8555 §6.5); the table of that name that migration 4 created in the
+ * durable database is no longer used.  No index on expires_at: one more
+ * b-tree to update per request, for a purge that runs once a minute over
+ * a small table.
  */
 static const char store_volatile_schema[] =
-	"CREATE TABLE IF NOT EXISTS acme_nonces ("
+	"DROP TABLE IF EXISTS acme_nonces;"
+	"CREATE TABLE IF NOT EXISTS acme_replay_nonces ("
 	"  id TEXT PRIMARY KEY,"
 	"  expires_at BIGINT NOT NULL"
-	");"
+	") WITHOUT ROWID;"
 	/*
 	 * attestation_sessions: the Attestation CA's pending credential
 	 * activations (store_attest.c), single use, 5 minutes: a session
@@ -500,7 +536,6 @@ struct store_op {
 	store_tx_fn	 fn;		/* FUNC, ISSUE (may be NULL): the
 					 * caller's write function */
 	void		*fn_arg;	/* borrowed from the waiter */
-	bool		 lazy;		/* FUNC: store_write_lazy */
 	store_done_fn	 done;
 	void		*arg;
 	enum dv_rc	 rc;
@@ -510,7 +545,8 @@ struct store_op {
 struct store {
 	const struct store_driver *drv;	/* borrowed, static */
 	char		*target;	/* owned: URL without scheme */
-	struct store_db	*writer;	/* owned; the committer's only */
+	struct store_db	*writer;	/* owned, guarded by writer_mu */
+	pthread_mutex_t	 writer_mu;	/* writer, audit_*, durable */
 
 	pthread_mutex_t	 mu;		/* queue, stopping, stats */
 	pthread_cond_t	 cv;		/* queue not empty, or stopping */
@@ -533,13 +569,14 @@ struct store {
 	pthread_mutex_t	 vol_mu;	/* one store_write_volatile at a time */
 	struct store_db	*vol;		/* owned, guarded by vol_mu */
 
-	/* committer only: the chain head of the open transaction */
+	/* under writer_mu: the chain head of the open transaction */
 	int64_t		 audit_id;
 	uint8_t		 audit_hash[STORE_HASH_LEN];
 	bool		 audit_loaded;	/* audit_id, audit_hash are read */
-	/* committer only: the writer's commits wait for the disk; some
-	 * lazy commits are not yet durable */
+	/* under writer_mu: the writer's commits wait for the disk */
 	bool		 durable;
+	/* under writer_mu and mu (either, to read): some lazy commits are
+	 * not yet durable */
 	bool		 unsynced;
 };
 
@@ -1082,11 +1119,10 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 		bool	 loaded;
 	} saved;
 	struct store_op *op;
-	bool committed = false, durable = false;
+	bool committed = false, durable = true;
 
-	/* one operation that must be durable makes the whole batch so */
-	for (op = batch; op != NULL && !durable; op = op->next)
-		durable = !op->lazy;
+	/* every queued operation is durable (store_write_lazy does not
+	 * queue); the writer may come from a lazy commit */
 	if (durable != s->durable) {
 		if (d->set_durable(s->writer->conn, durable) != DV_OK)
 			goto out;
@@ -1117,8 +1153,6 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 	if (d->commit(s->writer->conn) != DV_OK)
 		goto out;
 	committed = true;
-	/* a durable commit syncs every earlier one too */
-	s->unsynced = !durable;
 out:
 	if (!committed) {
 		d->rollback(s->writer->conn);
@@ -1126,6 +1160,9 @@ out:
 			op->rc = DV_ERR_STORE;
 	}
 	pthread_mutex_lock(&s->mu);
+	/* a durable commit syncs every earlier one too */
+	if (committed)
+		s->unsynced = !durable;
 	s->stats.ops += n;
 	if (committed)
 		s->stats.commits++;
@@ -1184,10 +1221,12 @@ store_flush(struct store *s)
 	enum dv_rc rc;
 
 	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->writer_mu);
 	rc = s->drv->flush(s->writer->conn);	/* logged by the driver */
 	pthread_mutex_lock(&s->mu);
 	if (rc == DV_OK)
 		s->unsynced = false;
+	pthread_mutex_unlock(&s->writer_mu);
 }
 
 static int64_t
@@ -1269,7 +1308,9 @@ store_committer(void *arg)
 		s->last_batch = n;
 		pthread_mutex_unlock(&s->mu);
 
+		pthread_mutex_lock(&s->writer_mu);
 		store_batch_run(s, batch, n);
+		pthread_mutex_unlock(&s->writer_mu);
 		for (op = batch; op != NULL; op = next) {
 			next = op->next;
 			op->done(op->arg, op->rc);
@@ -1750,13 +1791,63 @@ store_write(struct store *s, store_tx_fn fn, void *arg)
 enum dv_rc
 store_write_lazy(struct store *s, store_tx_fn fn, void *arg)
 {
-	struct store_op *op;
+	const struct store_driver *d = s->drv;
+	struct store_tx tx = { .s = s, .db = s->writer, .drv = d,
+	    .conn = s->writer->conn, .write = true };
+	bool stopping, committed = false, wake = false;
+	enum dv_rc rc;
 
-	op = store_op_new(STORE_OP_FUNC, NULL, 0, NULL);
-	op->fn = fn;
-	op->fn_arg = arg;
-	op->lazy = true;
-	return store_submit_wait(s, op);
+	/*
+	 * In the caller's thread (the file's comment): a transaction of its
+	 * own, committed without waiting for the disk; the committer syncs
+	 * it with its next durable batch or flush.
+	 */
+	pthread_mutex_lock(&s->writer_mu);
+	pthread_mutex_lock(&s->mu);
+	stopping = s->stopping;
+	pthread_mutex_unlock(&s->mu);
+	if (stopping) {
+		pthread_mutex_unlock(&s->writer_mu);
+		log_msg(LOG_WARN, "store.closing", "{s:s}", "op",
+		    store_op_names[STORE_OP_FUNC]);
+		return DV_ERR_UNAVAILABLE;
+	}
+	rc = DV_ERR_STORE;
+	if (s->durable) {
+		if (d->set_durable(tx.conn, false) != DV_OK)
+			goto out;
+		s->durable = false;
+	}
+	if (d->begin(tx.conn) != DV_OK)
+		goto out;
+	/* the chain head is read by the first audit row, as in a batch */
+	s->audit_loaded = false;
+	rc = fn(&tx, arg);
+	if (rc == DV_OK && d->commit(tx.conn) == DV_OK)
+		committed = true;
+	else {
+		d->rollback(tx.conn);
+		s->audit_loaded = false;
+		if (rc == DV_OK)
+			rc = DV_ERR_STORE;
+	}
+out:
+	pthread_mutex_lock(&s->mu);
+	s->stats.ops++;
+	if (committed) {
+		s->stats.commits++;
+		s->stats.commits_lazy++;
+		/* the committer's flush timer starts with the first one */
+		wake = !s->unsynced;
+		s->unsynced = true;
+	}
+	if (s->stats.batch_max == 0)
+		s->stats.batch_max = 1;
+	if (wake)
+		pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_unlock(&s->writer_mu);
+	return rc;
 }
 
 enum dv_rc
@@ -1796,7 +1887,16 @@ store_read(struct store *s, store_tx_fn fn, void *arg)
 	tx.db = db;
 	tx.drv = db->drv;
 	tx.conn = db->conn;
+	/* one snapshot and one taking of the read locks for all of fn's
+	 * statements (each would otherwise be a transaction of its own) */
+	if ((rc = tx.drv->begin_read(tx.conn)) != DV_OK) {
+		store_reader_put(s, db);
+		return rc;
+	}
 	rc = fn(&tx, arg);
+	/* nothing to keep: a failed end only needs the connection clean */
+	if (tx.drv->commit(tx.conn) != DV_OK)
+		tx.drv->rollback(tx.conn);
 	store_reader_put(s, db);
 	return rc;
 }
@@ -1924,6 +2024,7 @@ store_free(struct store *s)
 	}
 	store_db_free(s->writer);
 	store_db_free(s->vol);
+	pthread_mutex_destroy(&s->writer_mu);
 	pthread_mutex_destroy(&s->vol_mu);
 	pthread_mutex_destroy(&s->pool_mu);
 	pthread_mutex_destroy(&s->wait_mu);
@@ -1947,6 +2048,7 @@ store_open(const char *url, struct store **out)
 	pthread_mutex_init(&s->wait_mu, NULL);
 	pthread_mutex_init(&s->pool_mu, NULL);
 	pthread_mutex_init(&s->vol_mu, NULL);
+	pthread_mutex_init(&s->writer_mu, NULL);
 	if ((rc = store_url_parse(url, &s->drv, &s->target)) != DV_OK)
 		goto err;
 	if ((rc = store_db_open(s->drv, s->target, STORE_ROLE_WRITER,
@@ -1984,6 +2086,9 @@ store_close(struct store *s)
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->committer, NULL);
+	/* a store_write_lazy that began before stopping ends first */
+	pthread_mutex_lock(&s->writer_mu);
+	pthread_mutex_unlock(&s->writer_mu);
 	/* group commit at work: operations per durable commit */
 	log_msg(LOG_INFO, "store.closed", "{s:I,s:I,s:I}", "commits",
 	    (json_int_t)s->stats.commits, "ops", (json_int_t)s->stats.ops,

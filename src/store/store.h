@@ -177,6 +177,9 @@ enum dv_rc	store_write(struct store *, store_tx_fn fn, void *arg);
  * order).  It becomes durable with the next durable commit, or at the
  * latest STORE_FLUSH_MS (store.c) later.  Not for certificates, token
  * uses, revocations, or anything whose loss a client could exploit.
+ * fn runs in the calling thread, in a transaction of its own on the
+ * writer connection (waiting while the committer holds it); the same
+ * rules as store_write's fn.
  */
 enum dv_rc	store_write_lazy(struct store *, store_tx_fn fn, void *arg);
 /*

@@ -59,11 +59,11 @@ _Static_assert(ACME_Q_BASE + ACME_Q__MAX <= STORE_XSTMT_MAX,
 
 static const char *const acme_sql[ACME_Q__MAX] = {
 	[ACME_Q_NONCE_PURGE] =
-	    "DELETE FROM acme_nonces WHERE expires_at <= $1",
+	    "DELETE FROM acme_replay_nonces WHERE expires_at <= $1",
 	[ACME_Q_NONCE_INSERT] =
-	    "INSERT INTO acme_nonces (id, expires_at) VALUES ($1, $2)",
+	    "INSERT INTO acme_replay_nonces (id, expires_at) VALUES ($1, $2)",
 	[ACME_Q_NONCE_TAKE] =
-	    "DELETE FROM acme_nonces WHERE id = $1 AND expires_at > $2 "
+	    "DELETE FROM acme_replay_nonces WHERE id = $1 AND expires_at > $2 "
 	    "RETURNING id",
 	[ACME_Q_ACCT_INSERT] =
 	    "INSERT INTO acme_accounts (" ACCT_COLS ") VALUES "
@@ -132,7 +132,7 @@ enum dv_rc
 store_acme_nonce_insert(struct store_tx *tx, const char *id,
     time_t expires_at)
 {
-	if (!store_tx_volatile(tx, "acme_nonces"))
+	if (!store_tx_volatile(tx, "acme_replay_nonces"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_NONCE_INSERT, NULL, "ti", id,
 	    (int64_t)expires_at), DV_ERR_EXISTS, "acme nonce", NULL);
@@ -141,10 +141,10 @@ store_acme_nonce_insert(struct store_tx *tx, const char *id,
 enum dv_rc
 store_acme_nonce_purge(struct store_tx *tx, time_t now)
 {
-	if (!store_tx_volatile(tx, "acme_nonces"))
+	if (!store_tx_volatile(tx, "acme_replay_nonces"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ACME_Q_NONCE_PURGE, NULL, "i",
-	    (int64_t)now), DV_ERR_STORE, "acme_nonces", NULL);
+	    (int64_t)now), DV_ERR_STORE, "acme_replay_nonces", NULL);
 }
 
 enum dv_rc
@@ -153,7 +153,7 @@ store_acme_nonce_take(struct store_tx *tx, const char *id, time_t now)
 	struct store_stmt *st;
 	enum store_step r;
 
-	if (!store_tx_volatile(tx, "acme_nonces"))
+	if (!store_tx_volatile(tx, "acme_replay_nonces"))
 		return DV_ERR_INTERNAL;
 	r = RUN(tx, ACME_Q_NONCE_TAKE, &st, "ti", id, (int64_t)now);
 	if (r == STORE_STEP_DONE)

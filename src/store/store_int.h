@@ -81,6 +81,12 @@ struct store_driver {
 	 * start (SQLite BEGIN IMMEDIATE), so that it cannot fail later on a
 	 * lock upgrade. */
 	enum dv_rc	(*begin)(struct store_conn *);
+	/*
+	 * A read transaction (SQLite BEGIN DEFERRED: the snapshot is taken
+	 * by the first read), ended with commit: the reads of one
+	 * store_read() see one state and take the engine's read locks once,
+	 * not once per statement. */
+	enum dv_rc	(*begin_read)(struct store_conn *);
 	/* Commits; returns once the engine reports the commit durable
 	 * (unless set_durable(false) was called, below). */
 	enum dv_rc	(*commit)(struct store_conn *);

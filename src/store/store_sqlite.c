@@ -15,6 +15,7 @@
  * keeps the file consistent through a crash but may lose the last commits,
  * as store_write_volatile() allows.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ struct store_conn {
 	/* owned, prepared at first use: every transaction runs them, and
 	 * sqlite3_exec would parse them each time */
 	sqlite3_stmt	*begin;
+	sqlite3_stmt	*begin_read;
 	sqlite3_stmt	*commit;
 	sqlite3_stmt	*sync[2];	/* synchronous = NORMAL, FULL */
 	/* likewise the savepoint statements (store.c uses a few names) */
@@ -120,6 +122,7 @@ sqlite_close(struct store_conn *c)
 	if (c == NULL)
 		return;
 	sqlite3_finalize(c->begin);
+	sqlite3_finalize(c->begin_read);
 	sqlite3_finalize(c->commit);
 	sqlite3_finalize(c->sync[0]);
 	sqlite3_finalize(c->sync[1]);
@@ -130,6 +133,22 @@ sqlite_close(struct store_conn *c)
 	free(c);
 }
 
+/*
+ * Process-wide settings, before SQLite initialises: no memory statistics.
+ * With them on (the default) every allocation SQLite makes takes one
+ * global mutex to count bytes that nothing here reads, and the threads
+ * that use connections at once (event loops, validators, the committer)
+ * meet on it.  sqlite3_config fails harmlessly (SQLITE_MISUSE) if SQLite
+ * was initialised already.
+ */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+sqlite_global_init(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static enum dv_rc
 sqlite_open(const char *target, enum store_role role, struct store_conn **out)
 {
@@ -138,6 +157,7 @@ sqlite_open(const char *target, enum store_role role, struct store_conn **out)
 	int flags, src;
 
 	*out = NULL;
+	pthread_once(&sqlite_once, sqlite_global_init);
 	c = xcalloc(1, sizeof(*c));
 	/* One thread at a time uses a connection: no per-connection mutex.
 	 * URIs are off so that a path is always a path. */
@@ -236,6 +256,12 @@ static enum dv_rc
 sqlite_begin(struct store_conn *c)
 {
 	return sqlite_run_kept(c, &c->begin, "BEGIN IMMEDIATE");
+}
+
+static enum dv_rc
+sqlite_begin_read(struct store_conn *c)
+{
+	return sqlite_run_kept(c, &c->begin_read, "BEGIN DEFERRED");
 }
 
 static enum dv_rc
@@ -492,6 +518,7 @@ const struct store_driver store_driver_sqlite = {
 	.close = sqlite_close,
 	.exec = sqlite_exec,
 	.begin = sqlite_begin,
+	.begin_read = sqlite_begin_read,
 	.commit = sqlite_commit,
 	.set_durable = sqlite_set_durable,
 	.flush = sqlite_flush,

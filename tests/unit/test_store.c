@@ -122,6 +122,54 @@ sql_exec(const char *path, const char *sql)
 	sqlite3_close(db);
 }
 
+/* true when SQLite plans sql with the index named idx */
+static bool
+sql_plan_uses(const char *path, const char *sql, const char *idx)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *q = xasprintf("EXPLAIN QUERY PLAN %s", sql);
+	const char *d;
+	bool found = false;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if ((d = (const char *)sqlite3_column_text(st, 3)) != NULL &&
+		    strstr(d, idx) != NULL)
+			found = true;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(q);
+	return found;
+}
+
+/* migration 8: the lookups of the store still find their (now partial)
+ * indexes */
+static void
+test_partial_indexes(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s;
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	store_close(s);
+	assert_true(sql_plan_uses(f->path, "SELECT id FROM acme_orders "
+	    "WHERE status = 'processing' ORDER BY created_at, id LIMIT $1",
+	    "acme_orders_processing"));
+	assert_true(sql_plan_uses(f->path, "SELECT id FROM acme_orders "
+	    "WHERE cert_serial = $1", "acme_orders_cert"));
+	assert_true(sql_plan_uses(f->path, "SELECT 1 FROM acme_orders WHERE "
+	    "replaces = $1 AND prov = $2 AND status != 'invalid' AND "
+	    "(status != 'pending' OR expires_at > $3) LIMIT 1",
+	    "acme_orders_replaces"));
+	assert_true(sql_plan_uses(f->path, "SELECT c.serial FROM "
+	    "certificates c WHERE c.device_id = $1", "certificates_device"));
+	/* the full index on status is gone */
+	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM "
+	    "sqlite_master WHERE name = 'acme_orders_status'"), 0);
+}
+
 static void
 test_migrate_reopen(void **state)
 {
@@ -134,21 +182,21 @@ test_migrate_reopen(void **state)
 
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 7);
+	assert_int_equal(st.schema_version, 8);
 	assert_int_equal(issue(s, "42", NULL), DV_OK);
 	/* WAL: the log file exists while the store is open */
 	snprintf(wal, sizeof(wal), "%s-wal", f->path);
 	assert_int_equal(access(wal, F_OK), 0);
 	store_close(s);
 	assert_int_equal(sql_int(f->path, "SELECT version FROM schema_version"),
-	    7);
+	    8);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM schema_version"),
 	    1);
 
 	/* reopen: nothing migrated again, the data is there */
 	assert_int_equal(store_open(f->path, &s), DV_OK);
 	store_stats(s, &st);
-	assert_int_equal(st.schema_version, 7);
+	assert_int_equal(st.schema_version, 8);
 	assert_int_equal(store_cert_count(s, &n), DV_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(store_cert_get(s, "42", &c), DV_OK);
@@ -1056,6 +1104,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate_reopen, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_partial_indexes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_url, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issue_get, setup,
