@@ -64,8 +64,8 @@
  * whole batch.  When operations arrive faster than one per
  * STORE_LINGER_US / 2 and the last batch held more than one (callers
  * are concurrent), the committer waits up to STORE_LINGER_US for as many
- * as that rate promises (at most STORE_LINGER_OPS) before it begins a
- * durable transaction; a lone caller never waits, nor a lazy batch.
+ * as that rate promises (at most STORE_LINGER_OPS) before it begins the
+ * transaction; a lone caller never waits.
  */
 #define STORE_LINGER_US		1000
 #define STORE_LINGER_OPS	16
@@ -1247,9 +1247,9 @@ store_linger(struct store *s)
 	int64_t want;
 
 	/* one caller at a time (no operation queued behind the last
-	 * batch) gains nothing from a wait; nor does a lazy commit, which
-	 * does not sync */
-	if (s->head->lazy || s->last_batch < 2 || s->gap_ns <= 0 ||
+	 * batch) gains nothing from a wait (every queued operation is
+	 * durable: store_write_lazy does not queue) */
+	if (s->last_batch < 2 || s->gap_ns <= 0 ||
 	    s->gap_ns > STORE_LINGER_US * 1000 / 2)
 		return;
 	want = STORE_LINGER_US * 1000 / s->gap_ns;
