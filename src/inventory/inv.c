@@ -31,11 +31,15 @@ inv_free(struct inv *inv)
 	free(inv);
 }
 
-/* "<prefix>" + lower-case base32 (RFC 4648, no padding) of p[0..n). */
+/* RFC 4648 base32, lower case */
+static const char b32_rfc[] = "abcdefghijklmnopqrstuvwxyz234567";
+/* the same 32 characters in ASCII order: encodings sort as the bytes do */
+static const char b32_sorted[] = "234567abcdefghijklmnopqrstuvwxyz";
+
+/* "<prefix>" + base32 over the alphabet b32 (no padding) of p[0..n). */
 static char *
-id_b32(const char *prefix, const uint8_t *p, size_t n)
+id_b32(const char *prefix, const char *b32, const uint8_t *p, size_t n)
 {
-	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
 	size_t plen = strlen(prefix), i, bits = 0, o;
 	uint32_t acc = 0;
 	char *s;
@@ -68,7 +72,7 @@ inv_id_new(const char *prefix, size_t n)
 	 * with, as with out-of-memory (rule 11) */
 	if (pki_random(rnd, n) != DV_OK)
 		abort();
-	return id_b32(prefix, rnd, n);
+	return id_b32(prefix, b32_rfc, rnd, n);
 }
 
 char *
@@ -85,7 +89,9 @@ inv_id_time(const char *prefix)
 		b[i] = (uint8_t)(ms >> (40 - 8 * i));
 	if (pki_random(b + 6, 10) != DV_OK)
 		abort();
-	return id_b32(prefix, b, sizeof(b));
+	/* ids of later milliseconds sort after (strcmp): the device list's
+	 * (created_at, id) order is then creation order across seconds */
+	return id_b32(prefix, b32_sorted, b, sizeof(b));
 }
 
 char *

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "inventory/inv.h"
+#include "inventory/inv_int.h"
 #include "pki/pki.h"
 
 #define TEAM	"default"
@@ -538,6 +539,29 @@ test_tokens(void **state)
 }
 
 /* ---- list ----------------------------------------------------------- */
+
+/* Device ids of later milliseconds sort after earlier ones (strcmp), across
+ * every carry of the base32 digits: 150 ids, one every 1.5 ms.  With the
+ * RFC 4648 alphabet ('z' < '2' in value, not in ASCII) this failed within
+ * 32 ms, and test_list_paging failed when it crossed a second. */
+static void
+test_id_time_order(void **state)
+{
+	char *prev, *id;
+	int i;
+
+	(void)state;
+	prev = inv_id_time("dev_");
+	for (i = 0; i < 150; i++) {
+		usleep(1500);
+		id = inv_id_time("dev_");
+		assert_int_equal(strlen(id), strlen(prev));
+		assert_true(strcmp(prev, id) < 0);
+		free(prev);
+		prev = id;
+	}
+	free(prev);
+}
 
 static void
 test_list_paging(void **state)
@@ -1341,6 +1365,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_id_time_order),
 		cmocka_unit_test(test_ek_urn_known_answer),
 		cmocka_unit_test(test_ek_cert_parse),
 		cmocka_unit_test(test_ekcert_corpus_golden),
