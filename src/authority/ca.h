@@ -35,6 +35,7 @@ struct ca_authority {
 	char		*inter_pem;	/* owned */
 	char		*root_sha;	/* owned: hex SHA-256 of root DER */
 	struct pki_signer inter_signer;	/* borrows the ca's signer */
+	unsigned	 inter_key;	/* the intermediate's signer key */
 	struct pki_trust *trust;	/* owned: own root + intermediate */
 	struct prov_set	*provs;		/* owned */
 	char		**auds[PROV__MAX];	/* owned, accepted audiences */
@@ -134,6 +135,11 @@ struct ca_issue {
 	 * struct store_issue), e.g. the ACME order it completes */
 	store_tx_fn	 also;		/* may be NULL */
 	void		*also_arg;	/* borrowed: lives until done */
+	/* a certificate signed by the committer (ca_presign): its TBS DER,
+	 * and der set once it is stored */
+	uint8_t		*tbs;		/* owned, NULL when der is set */
+	size_t		 tbslen;
+	struct store_presign presign;
 	enum dv_rc	 rc;		/* result of the commit */
 };
 void		ca_issue_free(struct ca_issue *);

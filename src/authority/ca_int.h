@@ -25,4 +25,9 @@ enum dv_rc	ca_issue_renew(struct ca_authority *, X509 *old,
  * a->att (attest.c); DV_ERR_MALFORMED, logged, for a bad member. */
 enum dv_rc	ca_attest_load(struct ca_authority *a, const json_t *cfg);
 
+/* The store's presign function (store_set_presign): signs the
+ * deferred issuances of a batch, one signer exchange per key. */
+void		ca_presign(void *ca, struct store_presign *const *v,
+		    size_t n);
+
 #endif

@@ -236,6 +236,7 @@ load_authority(struct ca *ca, const char *team, enum ca_kind kind,
 		goto err;
 	if ((rc = signer_pki(ca->signer, key_idx, &a->inter_signer)) != DV_OK)
 		goto err;
+	a->inter_key = key_idx;
 
 	a->crl_url = xasprintf("https://%s%s%s:%d%s/crl", v6 ? "[" : "", host,
 	    v6 ? "]" : "", ca->port, a->base);
@@ -402,6 +403,7 @@ ca_open(const char *dir, bool local_signer, struct ca **out)
 	url = ca_path(ca, s != NULL ? s : "devid.db");
 	if ((rc = store_open(url, &ca->store)) != DV_OK)
 		goto err;
+	store_set_presign(ca->store, ca_presign, ca);
 	if ((rc = inv_open(ca->store, &ca->inv)) != DV_OK)
 		goto err;
 	/* MDM sources (docs/mdm.md): the sync thread starts here, after the
@@ -471,12 +473,14 @@ ca_free(struct ca *ca)
 
 	if (ca == NULL)
 		return;
+	inv_mdm_stop(ca->mdm);
+	inv_free(ca->inv);
+	/* the store drains its queue first: an issuance still queued is
+	 * signed (ca_presign) with its authority and the signer alive */
+	store_close(ca->store);
 	for (i = 0; i < ca->nauths; i++)
 		authority_free(ca->auths[i]);
 	free(ca->auths);
-	inv_mdm_stop(ca->mdm);
-	inv_free(ca->inv);
-	store_close(ca->store);
 	signer_stop(ca->signer);
 	for (i = 0; i < ca->ndns; i++)
 		free(ca->dns[i]);

@@ -29,6 +29,8 @@ ca_issue_free(struct ca_issue *iss)
 	free(iss->actor);
 	free(iss->request_id);
 	free(iss->detail);
+	free(iss->tbs);
+	free(iss->presign.der);
 	free(iss);
 }
 
@@ -142,9 +144,14 @@ ca_sign_prepare(struct ca_authority *a, const char *csr_pem, const char *ott,
 	}
 
 	iss = issue_new(a, request_id);
-	if ((rc = ca_issue_sign(a, &p, csr->spki, csr->spkilen, iss))
-	    != DV_OK)
+	/* signed by the committer with the rest of its batch (ca_presign):
+	 * this thread does not wait for the signer process */
+	if ((rc = pki_cert_build(a->inter, &p, csr->spki, csr->spkilen,
+	    &iss->cert)) != DV_OK ||
+	    (rc = pki_cert_tbs(iss->cert, a->inter_signer.alg, &iss->tbs,
+	    &iss->tbslen)) != DV_OK)
 		goto out;
+	iss->presign.arg = iss;
 	iss->token_id = xstrdup(az->token_id);
 	iss->token_exp = az->token_exp;
 	iss->actor = xstrdup(az->actor);
@@ -276,11 +283,71 @@ struct commit_ctx {
 	void		*arg;
 };
 
+/*
+ * The issuances of one committer batch that wait for their signature:
+ * grouped by authority (one signer key each), one signer_sign_batch per
+ * group, then each certificate's DER from its TBS and signature, and the
+ * signature also put in its X509 (as pki_cert_issue leaves it).
+ */
+void
+ca_presign(void *arg, struct store_presign *const *v, size_t n)
+{
+	struct ca *ca = arg;
+	struct signer_job jobs[DV_MAX_COMMIT_BATCH];
+	struct ca_issue *iss[DV_MAX_COMMIT_BATCH];
+	struct ca_authority *a;
+	bool done[DV_MAX_COMMIT_BATCH] = { false };
+	size_t i, j, k;
+
+	if (n > DV_MAX_COMMIT_BATCH)
+		n = DV_MAX_COMMIT_BATCH;	/* the store passes no more */
+	for (i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		a = ((struct ca_issue *)v[i]->arg)->auth;
+		for (j = i, k = 0; j < n; j++) {
+			if (done[j] || ((struct ca_issue *)v[j]->arg)->auth != a)
+				continue;
+			iss[k] = v[j]->arg;
+			jobs[k].tbs = iss[k]->tbs;
+			jobs[k].len = iss[k]->tbslen;
+			k++;
+			done[j] = true;
+		}
+		signer_sign_batch(ca->signer, a->inter_key, jobs, k);
+		for (j = 0; j < k; j++) {
+			struct store_presign *ps = &iss[j]->presign;
+
+			ps->rc = jobs[j].rc;
+			if (ps->rc == DV_OK)
+				ps->rc = pki_signed_der(a->inter_signer.alg,
+				    iss[j]->tbs, iss[j]->tbslen, jobs[j].sig,
+				    jobs[j].siglen, &ps->der, &ps->derlen);
+			if (ps->rc == DV_OK)
+				ps->rc = pki_cert_set_signature(iss[j]->cert,
+				    jobs[j].sig, jobs[j].siglen);
+			if (ps->rc != DV_OK)
+				log_msg(LOG_ERR, "cert.sign", "{s:s,s:s}",
+				    "authority", a->id, "error",
+				    dv_rc_str(ps->rc));
+			free(jobs[j].sig);
+		}
+	}
+}
+
 static void
 commit_done(void *arg, enum dv_rc rc)
 {
 	struct commit_ctx *c = arg;
 
+	/* a certificate signed by the committer: its DER is the answer's */
+	if (c->iss->tbs != NULL && rc == DV_OK) {
+		c->iss->der = c->iss->presign.der;
+		c->iss->derlen = c->iss->presign.derlen;
+		c->iss->presign.der = NULL;
+		free(c->iss->tbs);
+		c->iss->tbs = NULL;
+	}
 	c->iss->rc = rc;
 	if (rc != DV_OK)
 		log_msg(LOG_WARN, "cert.store", "{s:s,s:s}", "serial",
@@ -305,6 +372,7 @@ ca_commit_submit(struct ca *ca, struct ca_issue *iss, store_done_fn done,
 	op.audit = &iss->audit;
 	op.also = iss->also;
 	op.also_arg = iss->also_arg;
+	op.presign = iss->tbs != NULL ? &iss->presign : NULL;
 	store_issue_submit(ca->store, &op, commit_done, c);
 }
 

@@ -533,20 +533,17 @@ outs_clear(X509 **out, uint8_t **der, size_t *derlen)
 }
 
 enum dv_rc
-pki_cert_issue(X509 *issuer, const struct pki_signer *signer,
-    const struct pki_profile *p, const uint8_t *spki, size_t spkilen,
-    X509 **out, uint8_t **der, size_t *derlen)
+pki_cert_build(X509 *issuer, const struct pki_profile *p,
+    const uint8_t *spki, size_t spkilen, X509 **out)
 {
 	ASN1_OCTET_STRING *ski = NULL, *akid = NULL;
 	GENERAL_NAMES *gens = NULL;
 	X509_NAME *subj = NULL;
 	X509 *x = NULL;
-	uint8_t *d = NULL;
-	size_t dlen = 0;
 	bool san;
 	enum dv_rc rc;
 
-	outs_clear(out, der, derlen);
+	*out = NULL;
 	if (!pki_ready())
 		return DV_ERR_INTERNAL;
 	san = (p->sans != NULL && p->sans->n > 0) || p->perm_id != NULL;
@@ -629,10 +626,7 @@ pki_cert_issue(X509 *issuer, const struct pki_signer *signer,
 		goto out;
 	if ((rc = add_extra(x, p->ext, p->next)) != DV_OK)
 		goto out;
-
-	if ((rc = cert_sign(x, signer, &d, &dlen)) != DV_OK)
-		goto out;
-	cert_out(x, d, dlen, out, der, derlen);
+	*out = x;
 	x = NULL;
 out:
 	GENERAL_NAMES_free(gens);
@@ -641,6 +635,71 @@ out:
 	ASN1_OCTET_STRING_free(ski);
 	X509_free(x);
 	return rc;
+}
+
+enum dv_rc
+pki_cert_tbs(X509 *x, enum pki_sig_alg alg, uint8_t **tbs, size_t *len)
+{
+	const ASN1_BIT_STRING *csig;
+	const X509_ALGOR *calg;
+	unsigned char *t = NULL;
+	int n;
+	enum dv_rc rc;
+
+	*tbs = NULL;
+	*len = 0;
+	/* both AlgorithmIdentifiers (RFC 5280 §4.1.1.2: they must match);
+	 * OpenSSL 3 has no setter: the getters' const is cast away, as
+	 * X509_sign does internally */
+	X509_get0_signature(&csig, &calg, x);
+	if ((rc = pki_sig_algor_set((X509_ALGOR *)X509_get0_tbs_sigalg(x),
+	    alg)) != DV_OK ||
+	    (rc = pki_sig_algor_set((X509_ALGOR *)calg, alg)) != DV_OK)
+		return rc;
+	if ((n = i2d_re_X509_tbs(x, &t)) <= 0)
+		return ssl_fail("i2d_re_X509_tbs");
+	*tbs = pki_take_buf(t, (size_t)n);
+	*len = (size_t)n;
+	return DV_OK;
+}
+
+enum dv_rc
+pki_cert_set_signature(X509 *x, const uint8_t *sig, size_t siglen)
+{
+	const ASN1_BIT_STRING *csig;
+	const X509_ALGOR *calg;
+	ASN1_BIT_STRING *bs;
+
+	X509_get0_signature(&csig, &calg, x);
+	bs = (ASN1_BIT_STRING *)csig;
+	if (siglen > INT_MAX || !ASN1_BIT_STRING_set(bs, (unsigned char *)sig,
+	    (int)siglen))
+		return ssl_fail("signature");
+	/* no unused bits; otherwise trailing zero bits would be trimmed */
+	bs->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	bs->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	return DV_OK;
+}
+
+enum dv_rc
+pki_cert_issue(X509 *issuer, const struct pki_signer *signer,
+    const struct pki_profile *p, const uint8_t *spki, size_t spkilen,
+    X509 **out, uint8_t **der, size_t *derlen)
+{
+	X509 *x = NULL;
+	uint8_t *d = NULL;
+	size_t dlen = 0;
+	enum dv_rc rc;
+
+	outs_clear(out, der, derlen);
+	if ((rc = pki_cert_build(issuer, p, spki, spkilen, &x)) != DV_OK)
+		return rc;
+	if ((rc = cert_sign(x, signer, &d, &dlen)) != DV_OK) {
+		X509_free(x);
+		return rc;
+	}
+	cert_out(x, d, dlen, out, der, derlen);
+	return DV_OK;
 }
 
 enum dv_rc

@@ -328,6 +328,24 @@ enum dv_rc	pki_cert_issue(X509 *issuer, const struct pki_signer *,
 		    const struct pki_profile *, const uint8_t *spki,
 		    size_t spkilen, X509 **out, uint8_t **der, size_t *derlen);
 /*
+ * pki_cert_issue in two halves, for a caller that has the signature made
+ * elsewhere (signer_sign_batch): pki_cert_build makes the certificate
+ * without a signature (*out new, as pki_cert_issue's), pki_cert_tbs sets
+ * its signature algorithms for alg and gives its TBSCertificate DER (new),
+ * and pki_signed_der wraps TBS DER and signature into the certificate's
+ * DER (new): byte for byte what pki_cert_issue returns for that signature.
+ */
+enum dv_rc	pki_cert_build(X509 *issuer, const struct pki_profile *,
+		    const uint8_t *spki, size_t spkilen, X509 **out);
+enum dv_rc	pki_cert_tbs(X509 *, enum pki_sig_alg, uint8_t **tbs,
+		    size_t *len);
+enum dv_rc	pki_signed_der(enum pki_sig_alg, const uint8_t *tbs,
+		    size_t tbslen, const uint8_t *sig, size_t siglen,
+		    uint8_t **der, size_t *derlen);
+/* Puts sig into x's signatureValue (the X509 pki_cert_issue returns). */
+enum dv_rc	pki_cert_set_signature(X509 *, const uint8_t *sig,
+		    size_t siglen);
+/*
  * Renewal (spec/provisioners.md §1.5): a copy of old with a new serial, the
  * validity [not_before, not_after], a new AKI, and (rekey) the public key
  * spki instead of the old one when spki != NULL.

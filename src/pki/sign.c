@@ -44,28 +44,17 @@ pki_sig_algor_set(X509_ALGOR *alg, enum pki_sig_alg a)
 }
 
 enum dv_rc
-pki_sign_wrap(const struct pki_signer *signer, const uint8_t *tbs,
-    size_t tbslen, uint8_t **der, size_t *derlen, uint8_t **sigout,
-    size_t *sigoutlen)
+pki_signed_der(enum pki_sig_alg alg, const uint8_t *tbs, size_t tbslen,
+    const uint8_t *sig, size_t siglen, uint8_t **der, size_t *derlen)
 {
 	PKI_SIGNED *s = NULL;
 	ASN1_STRING *seq = NULL;
 	unsigned char *p = NULL;
-	uint8_t *sig = NULL;
-	size_t siglen = 0;
 	int n;
-	enum dv_rc rc;
+	enum dv_rc rc = DV_ERR_CRYPTO;
 
 	*der = NULL;
 	*derlen = 0;
-	if (sigout != NULL) {
-		*sigout = NULL;
-		*sigoutlen = 0;
-	}
-	if ((rc = signer->sign(signer->arg, tbs, tbslen, &sig, &siglen)) !=
-	    DV_OK)
-		goto out;
-	rc = DV_ERR_CRYPTO;
 	if (tbslen > INT_MAX || siglen > INT_MAX ||
 	    (s = PKI_SIGNED_new()) == NULL ||
 	    (seq = ASN1_STRING_type_new(V_ASN1_SEQUENCE)) == NULL ||
@@ -76,10 +65,11 @@ pki_sign_wrap(const struct pki_signer *signer, const uint8_t *tbs,
 	/* ANY of type SEQUENCE is written verbatim, tag included */
 	ASN1_TYPE_set(s->tbs, V_ASN1_SEQUENCE, seq);
 	seq = NULL;
-	if ((rc = pki_sig_algor_set(s->sigalg, signer->alg)) != DV_OK)
+	if ((rc = pki_sig_algor_set(s->sigalg, alg)) != DV_OK)
 		goto out;
 	rc = DV_ERR_CRYPTO;
-	if (!ASN1_BIT_STRING_set(s->signature, sig, (int)siglen)) {
+	if (!ASN1_BIT_STRING_set(s->signature, (unsigned char *)sig,
+	    (int)siglen)) {
 		pki_log_ssl(LOG_ERR, "pki.sign", "ASN1_BIT_STRING_set");
 		goto out;
 	}
@@ -93,15 +83,40 @@ pki_sign_wrap(const struct pki_signer *signer, const uint8_t *tbs,
 	}
 	*der = pki_take_buf(p, (size_t)n);
 	*derlen = (size_t)n;
+	rc = DV_OK;
+out:
+	ASN1_STRING_free(seq);
+	PKI_SIGNED_free(s);
+	return rc;
+}
+
+enum dv_rc
+pki_sign_wrap(const struct pki_signer *signer, const uint8_t *tbs,
+    size_t tbslen, uint8_t **der, size_t *derlen, uint8_t **sigout,
+    size_t *sigoutlen)
+{
+	uint8_t *sig = NULL;
+	size_t siglen = 0;
+	enum dv_rc rc;
+
+	*der = NULL;
+	*derlen = 0;
+	if (sigout != NULL) {
+		*sigout = NULL;
+		*sigoutlen = 0;
+	}
+	if ((rc = signer->sign(signer->arg, tbs, tbslen, &sig, &siglen)) !=
+	    DV_OK)
+		goto out;
+	if ((rc = pki_signed_der(signer->alg, tbs, tbslen, sig, siglen, der,
+	    derlen)) != DV_OK)
+		goto out;
 	if (sigout != NULL) {
 		*sigout = sig;
 		*sigoutlen = siglen;
 		sig = NULL;
 	}
-	rc = DV_OK;
 out:
-	ASN1_STRING_free(seq);
-	PKI_SIGNED_free(s);
 	free(sig);
 	return rc;
 }

@@ -108,6 +108,64 @@ signer_sign(struct signer *s, unsigned idx, const uint8_t *tbs, size_t len,
 	return s->ops->sign(s, idx, false, tbs, len, sig, siglen);
 }
 
+/* Up to SIGNER_MAX_BATCH ECDSA/RSA jobs: digests, then one backend call. */
+static void
+batch_digests(struct signer *s, unsigned idx, struct signer_job *jobs,
+    size_t n)
+{
+	uint8_t md[SIGNER_MAX_BATCH][EVP_MAX_MD_SIZE];
+	const uint8_t *mdp[SIGNER_MAX_BATCH];
+	uint8_t *sigs[SIGNER_MAX_BATCH];
+	size_t mdlen[SIGNER_MAX_BATCH], siglens[SIGNER_MAX_BATCH], i, m = 0;
+	size_t map[SIGNER_MAX_BATCH];
+	enum dv_rc rcs[SIGNER_MAX_BATCH];
+
+	for (i = 0; i < n; i++) {
+		if ((jobs[i].rc = pki_sig_digest(s->algs[idx], jobs[i].tbs,
+		    jobs[i].len, md[m], &mdlen[m])) != DV_OK)
+			continue;
+		if (mdlen[m] > SIGNER_MAX_DIGEST) {
+			jobs[i].rc = DV_ERR_INTERNAL;
+			continue;
+		}
+		mdp[m] = md[m];
+		map[m++] = i;
+	}
+	if (m == 0)
+		return;
+	s->ops->sign_batch(s, idx, m, mdp, mdlen, sigs, siglens, rcs);
+	for (i = 0; i < m; i++) {
+		jobs[map[i]].rc = rcs[i];
+		jobs[map[i]].sig = sigs[i];
+		jobs[map[i]].siglen = siglens[i];
+	}
+}
+
+void
+signer_sign_batch(struct signer *s, unsigned idx, struct signer_job *jobs,
+    size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		jobs[i].sig = NULL;
+		jobs[i].siglen = 0;
+		jobs[i].rc = DV_ERR_INTERNAL;
+	}
+	if (idx >= s->nkeys || s->algs[idx] == PKI_SIG_ED25519 ||
+	    s->ops->sign_batch == NULL) {
+		/* one by one (signer_sign logs a bad index) */
+		for (i = 0; i < n; i++)
+			jobs[i].rc = signer_sign(s, idx, jobs[i].tbs,
+			    jobs[i].len, &jobs[i].sig, &jobs[i].siglen);
+		return;
+	}
+	for (i = 0; i < n; i += k) {
+		k = n - i < SIGNER_MAX_BATCH ? n - i : SIGNER_MAX_BATCH;
+		batch_digests(s, idx, jobs + i, k);
+	}
+}
+
 static enum dv_rc
 signer_pki_sign(void *arg, const uint8_t *tbs, size_t len, uint8_t **sig,
     size_t *siglen)

@@ -45,6 +45,12 @@ struct signer_ops {
 	enum dv_rc	(*sign)(struct signer *, unsigned idx, bool digest,
 			    const uint8_t *tbs, size_t len, uint8_t **sig,
 			    size_t *siglen);
+	/* Signs n digests (each <= SIGNER_MAX_DIGEST, n <=
+	 * SIGNER_MAX_BATCH) with key idx; rcs[i], sigs[i] (new), siglens[i]
+	 * per digest.  May be NULL: signer.c then calls sign n times. */
+	void		(*sign_batch)(struct signer *, unsigned idx, size_t n,
+			    const uint8_t *const *md, const size_t *mdlen,
+			    uint8_t **sigs, size_t *siglens, enum dv_rc *rcs);
 	/* Releases the backend state s->be (and its keys or child). */
 	void		(*stop)(struct signer *);
 };

@@ -42,8 +42,22 @@ local_stop(struct signer *s)
 	s->be = NULL;
 }
 
+static void
+local_sign_batch(struct signer *s, unsigned idx, size_t n,
+    const uint8_t *const *md, const size_t *mdlen, uint8_t **sigs,
+    size_t *siglens, enum dv_rc *rcs)
+{
+	struct local *l = s->be;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		rcs[i] = pki_sign_digest(l->keys[idx], s->algs[idx], md[i],
+		    mdlen[i], &sigs[i], &siglens[i]);
+}
+
 static const struct signer_ops local_ops = {
 	.sign = local_sign,
+	.sign_batch = local_sign_batch,
 	.stop = local_stop,
 };
 

@@ -18,7 +18,11 @@
  *             data (len <= SIGNER_MAX_TBS; Ed25519 keys), or
  *             SIGNER_OP_SIGN_DIGEST with its digest (len <=
  *             SIGNER_MAX_DIGEST; ECDSA and RSA keys, any data size)
- *   response  status (enum dv_rc), len, len bytes (len <= SIGNER_MAX_SIG)
+ *             or SIGNER_OP_SIGN_DIGESTS with n (<= SIGNER_MAX_BATCH)
+ *             digests, each as its length and bytes
+ *   response  status (enum dv_rc), len, len bytes (len <= SIGNER_MAX_SIG);
+ *             to SIGNER_OP_SIGN_DIGESTS, len bytes holding n (status,
+ *             length, signature) in the order of the digests
  *   hello     a response whose bytes are one algorithm per key, or whose
  *             status says why the keys could not be loaded.
  * A channel carries one request at a time; the parent keeps idle channels
@@ -55,11 +59,15 @@
 enum signer_op {
 	SIGNER_OP_SIGN = 1,
 	SIGNER_OP_SIGN_DIGEST = 2,
+	SIGNER_OP_SIGN_DIGESTS = 3,
 	SIGNER_OP__MAX
 };
 
 #define REQ_HDR		12	/* op, key index, len */
 #define RESP_HDR	8	/* status, len */
+/* Largest body of a SIGNER_OP_SIGN_DIGESTS request and response. */
+#define BATCH_REQ_MAX	(SIGNER_MAX_BATCH * (4 + SIGNER_MAX_DIGEST))
+#define BATCH_RESP_MAX	(SIGNER_MAX_BATCH * (8 + SIGNER_MAX_SIG))
 
 /* Parent side. */
 struct proc {
@@ -226,6 +234,52 @@ sign_digest(struct child_chan *c, uint32_t idx, const uint8_t *md,
 	return pki_sign_ctx_digest(c->sctx[idx], md, mdlen, sig, siglen);
 }
 
+/*
+ * SIGNER_OP_SIGN_DIGESTS: body[0..len) is n (length, digest) entries; the
+ * answer (new *out) is n (status, length, signature).  Any entry out of
+ * bounds makes the whole request bad (DV_ERR_INTERNAL, nothing signed).
+ */
+static enum dv_rc
+sign_digests(struct child_chan *c, uint32_t idx, const uint8_t *body,
+    size_t len, uint8_t **out, size_t *outlen)
+{
+	const uint8_t *p = body, *end = body + len;
+	uint8_t *r, *sig;
+	size_t n = 0, o = 0, siglen, dlen;
+	enum dv_rc rc;
+
+	*out = NULL;
+	*outlen = 0;
+	/* count and bound the entries before signing any */
+	while (p < end) {
+		if (end - p < 4 || (dlen = get_u32(p)) == 0 ||
+		    dlen > SIGNER_MAX_DIGEST || (size_t)(end - p - 4) < dlen ||
+		    ++n > SIGNER_MAX_BATCH)
+			return DV_ERR_INTERNAL;
+		p += 4 + dlen;
+	}
+	r = xmalloc(n * (8 + SIGNER_MAX_SIG));
+	for (p = body; p < end; p += 4 + dlen) {
+		dlen = get_u32(p);
+		sig = NULL;
+		siglen = 0;
+		if ((rc = sign_digest(c, idx, p + 4, dlen, &sig, &siglen)) ==
+		    DV_OK && siglen > SIGNER_MAX_SIG)
+			rc = DV_ERR_INTERNAL;
+		if (rc != DV_OK)
+			siglen = 0;
+		put_u32(r + o, (uint32_t)rc);
+		put_u32(r + o + 4, (uint32_t)siglen);
+		if (siglen > 0)
+			memcpy(r + o + 8, sig, siglen);
+		o += 8 + siglen;
+		free(sig);
+	}
+	*out = r;
+	*outlen = o;
+	return DV_OK;
+}
+
 /* Serves one channel until the parent closes it. */
 static void *
 child_serve(void *arg)
@@ -253,13 +307,21 @@ child_serve(void *arg)
 		len = get_u32(m + 8);
 		sig = NULL;
 		siglen = 0;
-		if ((op != SIGNER_OP_SIGN && op != SIGNER_OP_SIGN_DIGEST) ||
+		if (idx >= c->nkeys || (op != SIGNER_OP_SIGN &&
+		    op != SIGNER_OP_SIGN_DIGEST &&
+		    op != SIGNER_OP_SIGN_DIGESTS) ||
 		    (op == SIGNER_OP_SIGN_DIGEST && len > SIGNER_MAX_DIGEST)
-		    || idx >= c->nkeys) {
+		    || (op == SIGNER_OP_SIGN_DIGESTS && (len > BATCH_REQ_MAX ||
+		    c->algs[idx] == PKI_SIG_ED25519))) {
 			log_msg(LOG_ERR, "signer.child", "{s:s,s:I,s:I}",
 			    "error", "bad request", "op", (json_int_t)op,
 			    "key", (json_int_t)idx);
 			rc = DV_ERR_INTERNAL;
+		} else if (op == SIGNER_OP_SIGN_DIGESTS) {
+			if ((rc = sign_digests(c, idx, tbs, len, &sig,
+			    &siglen)) != DV_OK)
+				log_msg(LOG_ERR, "signer.child", "{s:s}",
+				    "error", "bad batch request");
 		} else if ((rc = op == SIGNER_OP_SIGN_DIGEST ?
 		    sign_digest(c, idx, tbs, len, &sig, &siglen) :
 		    pki_sign_data(c->keys[idx], c->algs[idx], tbs, len, &sig,
@@ -482,15 +544,10 @@ proc_exchange(int fd, unsigned idx, bool digest, const uint8_t *tbs,
 	return DV_OK;
 }
 
-static enum dv_rc
-proc_sign(struct signer *s, unsigned idx, bool digest, const uint8_t *tbs,
-    size_t len, uint8_t **sig, size_t *siglen)
+/* Takes an idle channel (waiting for one): false if none is left. */
+static bool
+chan_take(struct proc *p, unsigned *c)
 {
-	struct proc *p = s->be;
-	enum dv_rc rc;
-	unsigned c;
-	bool broken;
-
 	pthread_mutex_lock(&p->mu);
 	while (p->nidle == 0 && p->nlive > 0)
 		pthread_cond_wait(&p->cv, &p->mu);
@@ -498,14 +555,17 @@ proc_sign(struct signer *s, unsigned idx, bool digest, const uint8_t *tbs,
 		pthread_mutex_unlock(&p->mu);
 		log_msg(LOG_ERR, "signer.sign", "{s:s}", "error",
 		    "no channel to the signer process is left");
-		return DV_ERR_UNAVAILABLE;
+		return false;
 	}
-	c = p->idle[--p->nidle];
+	*c = p->idle[--p->nidle];
 	pthread_mutex_unlock(&p->mu);
+	return true;
+}
 
-	rc = proc_exchange(p->fds[c], idx, digest, tbs, len, sig, siglen,
-	    &broken);
-
+/* Gives channel c back, or closes it for good when broken. */
+static void
+chan_give(struct proc *p, unsigned c, bool broken)
+{
 	pthread_mutex_lock(&p->mu);
 	if (broken) {
 		shutdown(p->fds[c], SHUT_RDWR);
@@ -518,7 +578,103 @@ proc_sign(struct signer *s, unsigned idx, bool digest, const uint8_t *tbs,
 		pthread_cond_signal(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
+}
+
+static enum dv_rc
+proc_sign(struct signer *s, unsigned idx, bool digest, const uint8_t *tbs,
+    size_t len, uint8_t **sig, size_t *siglen)
+{
+	struct proc *p = s->be;
+	enum dv_rc rc;
+	unsigned c;
+	bool broken;
+
+	if (!chan_take(p, &c))
+		return DV_ERR_UNAVAILABLE;
+	rc = proc_exchange(p->fds[c], idx, digest, tbs, len, sig, siglen,
+	    &broken);
+	chan_give(p, c, broken);
 	return rc;
+}
+
+/*
+ * One SIGNER_OP_SIGN_DIGESTS exchange for n digests.  The answer is
+ * checked entry by entry against the request: n entries, each length
+ * within SIGNER_MAX_SIG, nothing left over; anything else breaks the
+ * channel and fails every digest.
+ */
+static void
+proc_sign_batch(struct signer *s, unsigned idx, size_t n,
+    const uint8_t *const *md, const size_t *mdlen, uint8_t **sigs,
+    size_t *siglens, enum dv_rc *rcs)
+{
+	struct proc *p = s->be;
+	uint8_t *m, *body = NULL;
+	size_t i, o, len = 0, blen = 0, sl;
+	enum dv_rc rc, status = DV_ERR_INTERNAL, st;
+	unsigned c;
+	bool broken = true;
+
+	for (i = 0; i < n; i++) {
+		sigs[i] = NULL;
+		siglens[i] = 0;
+		rcs[i] = DV_ERR_UNAVAILABLE;
+		len += 4 + mdlen[i];
+	}
+	if (n == 0 || n > SIGNER_MAX_BATCH || len > BATCH_REQ_MAX ||
+	    !chan_take(p, &c))
+		return;
+	m = xmalloc(REQ_HDR + len);
+	put_u32(m, SIGNER_OP_SIGN_DIGESTS);
+	put_u32(m + 4, idx);
+	put_u32(m + 8, (uint32_t)len);
+	for (i = 0, o = REQ_HDR; i < n; i++) {
+		put_u32(m + o, (uint32_t)mdlen[i]);
+		memcpy(m + o + 4, md[i], mdlen[i]);
+		o += 4 + mdlen[i];
+	}
+	rc = io_write(p->fds[c], m, REQ_HDR + len);
+	free(m);
+	if (rc == DV_OK)
+		rc = resp_read(p->fds[c], BATCH_RESP_MAX, &status, &body,
+		    &blen);
+	if (rc != DV_OK) {
+		log_msg(LOG_ERR, "signer.channel", "{s:s}", "error",
+		    "signer process does not answer");
+		goto out;
+	}
+	broken = false;
+	if (status != DV_OK) {
+		/* a bad request, logged by the child */
+		for (i = 0; i < n; i++)
+			rcs[i] = status;
+		goto out;
+	}
+	for (i = 0, o = 0; i < n; i++) {
+		if (blen - o < 8 || (st = get_u32(body + o)) >= DV_RC__MAX ||
+		    (sl = get_u32(body + o + 4)) > SIGNER_MAX_SIG ||
+		    blen - o - 8 < sl || (st == DV_OK) != (sl > 0))
+			break;
+		rcs[i] = st;
+		if (sl > 0)
+			sigs[i] = xmemdup(body + o + 8, sl);
+		siglens[i] = sl;
+		o += 8 + sl;
+	}
+	if (i < n || o != blen) {
+		log_msg(LOG_ERR, "signer.channel", "{s:s}", "error",
+		    "malformed batch answer");
+		broken = true;
+		for (i = 0; i < n; i++) {
+			free(sigs[i]);
+			sigs[i] = NULL;
+			siglens[i] = 0;
+			rcs[i] = DV_ERR_UNAVAILABLE;
+		}
+	}
+out:
+	free(body);
+	chan_give(p, c, broken);
 }
 
 static void
@@ -549,6 +705,7 @@ proc_stop(struct signer *s)
 
 static const struct signer_ops proc_ops = {
 	.sign = proc_sign,
+	.sign_batch = proc_sign_batch,
 	.stop = proc_stop,
 };
 

@@ -536,6 +536,7 @@ struct store_op {
 	store_tx_fn	 fn;		/* FUNC, ISSUE (may be NULL): the
 					 * caller's write function */
 	void		*fn_arg;	/* borrowed from the waiter */
+	struct store_presign *presign;	/* ISSUE: borrowed, may be NULL */
 	store_done_fn	 done;
 	void		*arg;
 	enum dv_rc	 rc;
@@ -557,6 +558,8 @@ struct store {
 	int64_t		 last_enq_ns;	/* monotonic time of the last enqueue */
 	int64_t		 gap_ns;	/* moving average of enqueue gaps */
 	size_t		 last_batch;	/* operations in the last batch */
+	store_presign_fn presign;	/* set before use, then read only */
+	void		*presign_ctx;
 	bool		 stopping;
 	struct store_stats stats;
 	pthread_t	 committer;
@@ -1133,6 +1136,12 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 	/* the chain head is read by the first audit row of the batch */
 	s->audit_loaded = false;
 	for (op = batch; op != NULL; op = op->next) {
+		if (op->type == STORE_OP_ISSUE && op->presign != NULL &&
+		    op->presign->rc != DV_OK) {
+			/* not signed: nothing of it is written */
+			op->rc = op->presign->rc;
+			continue;
+		}
 		if (d->savepoint(s->writer->conn, STORE_SP) != DV_OK)
 			goto out;
 		saved.id = s->audit_id;
@@ -1229,6 +1238,46 @@ store_flush(struct store *s)
 	pthread_mutex_unlock(&s->writer_mu);
 }
 
+/*
+ * The committer, before a batch's transaction: signs the issuances that
+ * carry a store_presign in one call, and gives each its DER.
+ */
+static void
+store_presign_run(struct store *s, struct store_op *batch)
+{
+	struct store_presign *v[DV_MAX_COMMIT_BATCH];
+	struct store_op *op;
+	size_t n = 0;
+
+	for (op = batch; op != NULL; op = op->next)
+		if (op->type == STORE_OP_ISSUE && op->presign != NULL) {
+			op->presign->der = NULL;
+			op->presign->derlen = 0;
+			op->presign->rc = DV_ERR_INTERNAL;
+			if (n < DV_MAX_COMMIT_BATCH)
+				v[n++] = op->presign;
+		}
+	if (n == 0)
+		return;
+	if (s->presign == NULL)
+		log_msg(LOG_ERR, "store.internal", "{s:s}", "error",
+		    "an issuance to sign but no presign function");
+	else
+		s->presign(s->presign_ctx, v, n);
+	for (op = batch; op != NULL; op = op->next) {
+		if (op->type != STORE_OP_ISSUE || op->presign == NULL ||
+		    op->presign->rc != DV_OK)
+			continue;
+		if (op->presign->der == NULL || op->presign->derlen == 0) {
+			op->presign->rc = DV_ERR_INTERNAL;
+			continue;
+		}
+		free(op->cert.der);
+		op->cert.der = xmemdup(op->presign->der, op->presign->derlen);
+		op->cert.derlen = op->presign->derlen;
+	}
+}
+
 static int64_t
 store_mono_ns(void)
 {
@@ -1308,6 +1357,8 @@ store_committer(void *arg)
 		s->last_batch = n;
 		pthread_mutex_unlock(&s->mu);
 
+		/* signing first, without the writer: lazy writers go on */
+		store_presign_run(s, batch);
 		pthread_mutex_lock(&s->writer_mu);
 		store_batch_run(s, batch, n);
 		pthread_mutex_unlock(&s->writer_mu);
@@ -1469,8 +1520,17 @@ store_issue_op(const struct store_issue *in)
 	op->cert.device_id = store_strdup(c->device_id);
 	op->fn = in->also;
 	op->fn_arg = in->also_arg;
+	op->presign = in->presign;
 	return op;
 }
+
+void
+store_set_presign(struct store *s, store_presign_fn fn, void *ctx)
+{
+	s->presign = fn;
+	s->presign_ctx = ctx;
+}
+
 
 static struct store_op *
 store_revoke_op(const struct store_revoke *in)

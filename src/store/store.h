@@ -79,13 +79,35 @@ struct store_audit {
  */
 struct store_tx;
 typedef enum dv_rc (*store_tx_fn)(struct store_tx *, void *arg);
+/*
+ * A certificate signed by the committer just before it is stored: for the
+ * issuances of a batch that carry one, the function set with
+ * store_set_presign is called once, before the batch's transaction, so
+ * that one exchange with the signer process serves them all (and no
+ * request thread waits for the signer).  It sets der (new; the caller's
+ * to free) and rc of each.  An issuance whose rc is not DV_OK fails with
+ * it, and nothing of it is stored (its token stays unused).
+ */
+struct store_presign {
+	void		*arg;		/* the caller's */
+	uint8_t		*der;		/* out */
+	size_t		 derlen;
+	enum dv_rc	 rc;		/* out */
+};
+typedef void	(*store_presign_fn)(void *ctx, struct store_presign *const *v,
+		    size_t n);
+/* Sets the presign function (before the first store_issue_submit). */
+void		store_set_presign(struct store *, store_presign_fn,
+		    void *ctx);
+
 struct store_issue {
 	const char	*token_id;
 	time_t		 token_exp;
-	const struct store_cert *cert;
+	const struct store_cert *cert;	/* der may be NULL with presign */
 	const struct store_audit *audit;
 	store_tx_fn	 also;		/* may be NULL */
 	void		*also_arg;	/* borrowed */
+	struct store_presign *presign;	/* borrowed until done; may be NULL */
 };
 void		store_issue_submit(struct store *, const struct store_issue *,
 		    store_done_fn done, void *arg);

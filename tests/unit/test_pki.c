@@ -691,6 +691,66 @@ test_issue_chain(void **state)
 	}
 }
 
+/*
+ * pki_cert_build + pki_cert_tbs + a signature made apart + pki_signed_der
+ * (the committer's path, ca_presign): the DER verifies under the CA key
+ * with OpenSSL, and is byte for byte the X509 after
+ * pki_cert_set_signature, for every CA key type.
+ */
+static void
+test_issue_split(void **state)
+{
+	static const enum pki_key_type ca_types[] = { PKI_KEY_P256,
+	    PKI_KEY_P384, PKI_KEY_RSA2048, PKI_KEY_ED25519 };
+	struct pki_profile p;
+	struct ca root;
+	EVP_PKEY *leafkey;
+	uint8_t *spki, *tbs, *sig, *der, *der2 = NULL;
+	size_t i, spkilen, tbslen, siglen, derlen;
+	const unsigned char *q;
+	X509 *x, *back;
+	int n;
+
+	(void)state;
+	assert_int_equal(pki_key_generate(PKI_KEY_P256, &leafkey), DV_OK);
+	assert_int_equal(pki_key_spki_der(leafkey, &spki, &spkilen), DV_OK);
+	for (i = 0; i < sizeof(ca_types) / sizeof(ca_types[0]); i++) {
+		ca_make(&root, NULL, ca_types[i], "Split Root CA");
+		memset(&p, 0, sizeof(p));
+		p.cn = "split.example.com";
+		p.not_before = time(NULL) - 60;
+		p.not_after = time(NULL) + 3600;
+		p.ku = PKI_KU_DIGITAL_SIGNATURE;
+		p.eku = PKI_EKU_CLIENT_AUTH;
+		p.path_len = -1;
+		assert_int_equal(pki_cert_build(root.cert, &p, spki, spkilen,
+		    &x), DV_OK);
+		assert_int_equal(pki_cert_tbs(x, root.signer.alg, &tbs,
+		    &tbslen), DV_OK);
+		assert_int_equal(root.signer.sign(root.signer.arg, tbs, tbslen,
+		    &sig, &siglen), DV_OK);
+		assert_int_equal(pki_signed_der(root.signer.alg, tbs, tbslen,
+		    sig, siglen, &der, &derlen), DV_OK);
+		q = der;
+		assert_non_null(back = d2i_X509(NULL, &q, (long)derlen));
+		assert_int_equal(X509_verify(back, root.key), 1);
+		assert_int_equal(pki_cert_set_signature(x, sig, siglen),
+		    DV_OK);
+		assert_int_equal(n = i2d_X509(x, &der2), (int)derlen);
+		assert_memory_equal(der2, der, derlen);
+		OPENSSL_free(der2);
+		der2 = NULL;
+		X509_free(back);
+		pki_cert_free(x);
+		free(tbs);
+		free(sig);
+		free(der);
+		ca_free(&root);
+	}
+	free(spki);
+	pki_key_free(leafkey);
+}
+
 static void
 test_issue_bad(void **state)
 {
@@ -1692,6 +1752,7 @@ main(void)
 		cmocka_unit_test(test_csr_bad),
 		cmocka_unit_test(test_csr_off_curve),
 		cmocka_unit_test(test_issue_chain),
+		cmocka_unit_test(test_issue_split),
 		cmocka_unit_test(test_issue_bad),
 		cmocka_unit_test(test_empty_subject),
 		cmocka_unit_test(test_renew),

@@ -558,6 +558,66 @@ test_parent_exit(void **state)
 	assert_false(alive(pid));
 }
 
+/* Jobs of one batch: 70 (two exchanges: SIGNER_MAX_BATCH is 64). */
+#define NBATCH	70
+
+/* signer_sign_batch on key k of s: every job signed, every 7th checked by
+ * openssl (the oracle), each over its own message. */
+static void
+batch_check(struct signer *s, int k)
+{
+	struct signer_job jobs[NBATCH];
+	char msg[NBATCH][32];
+	int i;
+
+	for (i = 0; i < NBATCH; i++) {
+		snprintf(msg[i], sizeof(msg[i]), "batch %d key %d", i, k);
+		jobs[i].tbs = (const uint8_t *)msg[i];
+		jobs[i].len = strlen(msg[i]);
+	}
+	signer_sign_batch(s, (unsigned)k, jobs, NBATCH);
+	for (i = 0; i < NBATCH; i++) {
+		assert_int_equal(jobs[i].rc, DV_OK);
+		assert_non_null(jobs[i].sig);
+		assert_true(jobs[i].siglen > 0);
+		if (i % 7 == 0)
+			assert_true(verify(k, msg[i], jobs[i].sig,
+			    jobs[i].siglen));
+		/* the signature of another job's message does not verify */
+		if (i == 1)
+			assert_false(verify(k, msg[0], jobs[i].sig,
+			    jobs[i].siglen));
+		free(jobs[i].sig);
+	}
+	/* an unknown key fails every job; none at all is nothing */
+	signer_sign_batch(s, NKEYS + 3, jobs, 2);
+	assert_int_not_equal(jobs[0].rc, DV_OK);
+	assert_int_not_equal(jobs[1].rc, DV_OK);
+	assert_null(jobs[0].sig);
+	signer_sign_batch(s, (unsigned)k, jobs, 0);
+}
+
+static void
+test_batch(void **state)
+{
+	struct signer *s;
+	uint8_t *sig;
+	size_t n;
+	int k;
+
+	(void)state;
+	assert_int_equal(signer_start_proc(keys, NKEYS, PASS, 2, &s), DV_OK);
+	for (k = 0; k < NKEYS; k++)
+		batch_check(s, k);
+	/* the channels still serve single requests afterwards */
+	assert_int_equal(signer_sign(s, 0, (const uint8_t *)"after", 5, &sig,
+	    &n), DV_OK);
+	assert_true(verify(0, "after", sig, n));
+	free(sig);
+	signer_stop(s);
+	assert_true(no_children());
+}
+
 /* Last: afterwards this process has held the keys. */
 static void
 test_local(void **state)
@@ -578,6 +638,8 @@ test_local(void **state)
 	    &n), DV_OK);
 	assert_true(verify(1, "local", sig, n));
 	free(sig);
+	batch_check(s, 0);
+	batch_check(s, 1);
 	/* the positive control of memory_has_key() */
 	assert_true(memory_has_key());
 	signer_stop(s);
@@ -663,6 +725,7 @@ main(void)
 		cmocka_unit_test(test_bad_args),
 		cmocka_unit_test(test_child_killed),
 		cmocka_unit_test(test_parent_exit),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_local),
 		cmocka_unit_test(test_big_crl),
 	};

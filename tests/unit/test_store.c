@@ -1048,6 +1048,125 @@ acct_get_tx(struct store_tx *tx, void *arg)
 	return store_acme_account_get(tx, op->in.id, &op->out);
 }
 
+/* ---- issuances signed by the committer (store_presign) -------------- */
+
+static int presign_calls;
+static size_t presign_max;
+
+/* v[i]->arg is "ok" or "fail": "ok" gets a DER naming its serial. */
+static void
+fake_presign(void *ctx, struct store_presign *const *v, size_t n)
+{
+	size_t i;
+
+	assert_ptr_equal(ctx, &presign_calls);
+	presign_calls++;
+	if (n > presign_max)
+		presign_max = n;
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i]->arg, "ok") == 0) {
+			v[i]->der = (uint8_t *)strdup("signed-der");
+			v[i]->derlen = strlen("signed-der");
+			v[i]->rc = DV_OK;
+		} else
+			v[i]->rc = DV_ERR_UNAVAILABLE;
+	}
+}
+
+struct presign_wait {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 left;
+	enum dv_rc	 rc[8];
+};
+
+static struct presign_wait pw = { PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_COND_INITIALIZER, 0, { 0 } };
+
+static void
+presign_done(void *arg, enum dv_rc rc)
+{
+	pthread_mutex_lock(&pw.mu);
+	pw.rc[(intptr_t)arg] = rc;
+	pw.left--;
+	pthread_cond_signal(&pw.cv);
+	pthread_mutex_unlock(&pw.mu);
+}
+
+static void
+test_presign(void **state)
+{
+	struct fixture *f = *state;
+	struct store_presign ps[6];
+	struct store_cert c[6];
+	struct store_audit a = { "provisioner:jwk/admin", "cert.issue",
+	    "x", "req-p", NULL, NULL };
+	struct store_issue op;
+	struct store_cert *row;
+	struct store *s;
+	char serial[6][16], token[6][16];
+	int i;
+
+	assert_int_equal(store_open(f->path, &s), DV_OK);
+	/* without a presign function: refused, nothing stored */
+	memset(&ps[0], 0, sizeof(ps[0]));
+	ps[0].arg = "ok";
+	cert_init(&c[0], "700", AUTH);
+	c[0].der = NULL;
+	c[0].derlen = 0;
+	op = (struct store_issue){ .token_id = "tok-p0",
+	    .token_exp = 2000000000, .cert = &c[0], .audit = &a,
+	    .presign = &ps[0] };
+	assert_int_not_equal(store_issue(s, &op), DV_OK);
+	assert_int_equal(store_cert_get(s, "700", &row), DV_ERR_NOT_FOUND);
+
+	/* six at once, every other one failing to sign */
+	store_set_presign(s, fake_presign, &presign_calls);
+	pw.left = 6;
+	for (i = 0; i < 6; i++) {
+		snprintf(serial[i], sizeof(serial[i]), "%d", 710 + i);
+		snprintf(token[i], sizeof(token[i]), "tok-p%d", 10 + i);
+		memset(&ps[i], 0, sizeof(ps[i]));
+		ps[i].arg = i % 2 == 0 ? "ok" : "fail";
+		cert_init(&c[i], serial[i], AUTH);
+		c[i].der = NULL;
+		c[i].derlen = 0;
+		op = (struct store_issue){ .token_id = token[i],
+		    .token_exp = 2000000000, .cert = &c[i], .audit = &a,
+		    .presign = &ps[i] };
+		store_issue_submit(s, &op, presign_done, (void *)(intptr_t)i);
+	}
+	pthread_mutex_lock(&pw.mu);
+	while (pw.left > 0)
+		pthread_cond_wait(&pw.cv, &pw.mu);
+	pthread_mutex_unlock(&pw.mu);
+	assert_true(presign_calls >= 1);
+	for (i = 0; i < 6; i++) {
+		if (i % 2 == 0) {
+			assert_int_equal(pw.rc[i], DV_OK);
+			assert_int_equal(store_cert_get(s, serial[i], &row),
+			    DV_OK);
+			assert_int_equal(row->derlen, strlen("signed-der"));
+			assert_memory_equal(row->der, "signed-der",
+			    row->derlen);
+			store_cert_free(row);
+		} else {
+			assert_int_equal(pw.rc[i], DV_ERR_UNAVAILABLE);
+			assert_int_equal(store_cert_get(s, serial[i], &row),
+			    DV_ERR_NOT_FOUND);
+			/* its token was not used up */
+			assert_int_equal(store_token_use(s, token[i],
+			    2000000000), DV_OK);
+		}
+		free(ps[i].der);
+	}
+	/* the tokens of the stored ones were */
+	assert_int_equal(store_token_use(s, token[0], 2000000000),
+	    DV_ERR_TOKEN_REUSED);
+	assert_int_equal(store_check(s), DV_OK);
+	store_close(s);
+}
+
 static void
 test_lazy_write(void **state)
 {
@@ -1127,6 +1246,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_volatile_nonces, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_lazy_write, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_presign, setup,
 		    teardown),
 	};
 
