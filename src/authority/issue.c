@@ -83,6 +83,26 @@ ca_issue_sign(struct ca_authority *a, const struct pki_profile *p,
 	    &iss->cert, &iss->der, &iss->derlen);
 }
 
+/*
+ * The certificate built, its signature left to the committer with the rest
+ * of its batch (ca_presign, ca_commit_submit): the request thread does not
+ * wait for the signer process.
+ */
+static enum dv_rc
+ca_issue_defer(struct ca_authority *a, const struct pki_profile *p,
+    const uint8_t *spki, size_t spkilen, struct ca_issue *iss)
+{
+	enum dv_rc rc;
+
+	if ((rc = pki_cert_build(a->inter, p, spki, spkilen, &iss->cert)) !=
+	    DV_OK ||
+	    (rc = pki_cert_tbs(iss->cert, a->inter_signer.alg, &iss->tbs,
+	    &iss->tbslen)) != DV_OK)
+		return rc;
+	iss->presign.arg = iss;
+	return DV_OK;
+}
+
 enum dv_rc
 ca_issue_renew(struct ca_authority *a, X509 *old, time_t nb, time_t na,
     const uint8_t *spki, size_t spkilen, struct ca_issue *iss)
@@ -144,14 +164,9 @@ ca_sign_prepare(struct ca_authority *a, const char *csr_pem, const char *ott,
 	}
 
 	iss = issue_new(a, request_id);
-	/* signed by the committer with the rest of its batch (ca_presign):
-	 * this thread does not wait for the signer process */
-	if ((rc = pki_cert_build(a->inter, &p, csr->spki, csr->spkilen,
-	    &iss->cert)) != DV_OK ||
-	    (rc = pki_cert_tbs(iss->cert, a->inter_signer.alg, &iss->tbs,
-	    &iss->tbslen)) != DV_OK)
+	if ((rc = ca_issue_defer(a, &p, csr->spki, csr->spkilen, iss)) !=
+	    DV_OK)
 		goto out;
-	iss->presign.arg = iss;
 	iss->token_id = xstrdup(az->token_id);
 	iss->token_exp = az->token_exp;
 	iss->actor = xstrdup(az->actor);
@@ -511,8 +526,8 @@ ca_acme_prepare(struct ca_authority *a, const struct prov *prov,
 		p.prov_cred = "";
 	}
 	iss = issue_new(a, request_id);
-	if ((rc = ca_issue_sign(a, &p, csr->spki, csr->spkilen, iss))
-	    != DV_OK)
+	if ((rc = ca_issue_defer(a, &p, csr->spki, csr->spkilen, iss)) !=
+	    DV_OK)
 		goto out;
 	iss->actor = xstrdup(actor);
 	d = json_pack("{s:s}", "provisionerType", "ACME");
@@ -569,8 +584,8 @@ ca_acme_device_prepare(struct ca_authority *a, const struct prov *prov,
 		p.prov_cred = "";
 	}
 	iss = issue_new(a, request_id);
-	if ((rc = ca_issue_sign(a, &p, csr->spki, csr->spkilen, iss))
-	    != DV_OK)
+	if ((rc = ca_issue_defer(a, &p, csr->spki, csr->spkilen, iss)) !=
+	    DV_OK)
 		goto out;
 	iss->actor = xstrdup(actor);
 	d = json_pack("{s:s,s:s,s:s}", "provisionerType", "ACME",

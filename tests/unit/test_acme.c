@@ -677,6 +677,9 @@ test_finalize_atomic(void **state)
 	memset(&op, 0, sizeof(op));
 	op.cert = &r.iss->row;
 	op.audit = &r.iss->audit;
+	/* signed by the committer, as ca_commit_submit has it */
+	assert_non_null(r.iss->tbs);
+	op.presign = &r.iss->presign;
 	assert_int_equal(store_issue(f->ca->store, &op), DV_OK);
 	assert_string_equal(order_status(f, oid, st, sizeof(st)),
 	    "processing");
