@@ -5,8 +5,10 @@
  *
  * Knows nothing of HTTP: api/ turns requests into these calls.  Every
  * issued certificate is durably stored before the caller gets its bytes:
- * ca_*_prepare() authorizes and signs, ca_commit_submit() stores (group
- * commit) and calls back; only then may the answer be sent.
+ * ca_*_prepare() authorizes and builds the certificate (renew, rekey:
+ * and signs it), ca_commit_submit() has the committer sign the others with
+ * the rest of its batch (ca_presign), stores (group commit) and calls
+ * back; only then may the answer be sent, from iss->der.
  */
 #ifndef DV_CA_H
 #define DV_CA_H
@@ -157,9 +159,10 @@ enum dv_rc	ca_renew_prepare(struct ca_authority *, X509 *peer,
 		    STACK_OF(X509) *peer_chain, const char *bearer,
 		    const char *csr_pem, const char *request_id,
 		    struct ca_issue **out);
-/* Stores iss durably (group commit), with iss->also in the same
+/* Stores iss durably (group commit), signed first when ca_*_prepare left
+ * its signature to the committer (iss->tbs), with iss->also in the same
  * transaction when set, and then calls done(arg, rc) from the committer
- * thread. */
+ * thread; iss->der is set when rc is DV_OK. */
 void		ca_commit_submit(struct ca *, struct ca_issue *iss,
 		    store_done_fn done, void *arg);
 
