@@ -2,16 +2,18 @@
  * finalize.c - order finalization and certificate download (RFC 8555
  * §7.4, §7.4.2), and the recovery of orders a stop left "processing".
  *
- * The certificate is signed first; then the order moves ready ->
+ * The certificate is built first (the committer signs it with the rest
+ * of its batch, ca_commit_submit); then the order moves ready ->
  * processing, naming the certificate's serial, in one transaction, so
  * that of two concurrent finalizes one wins (the other's certificate is
- * never stored nor served).  The certificate row, its audit row and the
- * order's processing -> valid are then one transaction (ca_commit_submit
- * runs fin_commit_tx with the row): the order is valid exactly when its
- * certificate is stored.  A stop between the two transactions leaves the
- * order "processing" without a stored certificate: acme_recover() makes
- * it invalid at the next start (or valid, should its certificate be
- * stored, which only a store without the combined transaction leaves).
+ * never signed, stored nor served).  The certificate row, its audit row
+ * and the order's processing -> valid are then one transaction
+ * (ca_commit_submit runs fin_commit_tx with the row): the order is valid
+ * exactly when its certificate is stored.  A stop between the two
+ * transactions leaves the order "processing" without a stored
+ * certificate: acme_recover() makes it invalid at the next start (or
+ * valid, should its certificate be stored, which only a store without the
+ * combined transaction leaves).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -137,8 +139,9 @@ fin_tx(struct store_tx *tx, void *arg)
 
 /* Moves the order (from -> to) in a transaction; lazy: ready ->
  * processing reaches the disk with the durable commit of the certificate
- * that follows it, and a crash that loses processing -> valid is the case
- * of the XXX above. */
+ * that follows it (commits reach the disk in order), so a crash before
+ * that commit leaves the order ready or processing without a
+ * certificate, and acme_recover makes a processing one invalid. */
 static enum dv_rc
 order_move(struct store *s, struct fin_op *f)
 {

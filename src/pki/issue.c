@@ -449,7 +449,7 @@ add_extra(X509 *x, const struct pki_ext *ext, size_t n)
 }
 
 /*
- * Signs x through signer: the TBS signature field is set, the TBS DER
+ * Signs x through signer: the signature fields are set, the TBS DER
  * handed to the signer and wrapped with the signature into the DER, and the
  * signature also put in x, which is then the certificate returned.
  */
@@ -457,51 +457,25 @@ static enum dv_rc
 cert_sign(X509 *x, const struct pki_signer *signer, uint8_t **der,
     size_t *derlen)
 {
-	const ASN1_BIT_STRING *csig;
-	const X509_ALGOR *calg;
-	ASN1_BIT_STRING *sig;
-	unsigned char *tbs = NULL;
-	uint8_t *s = NULL;
-	size_t slen = 0;
-	int n;
+	uint8_t *tbs = NULL, *s = NULL;
+	size_t tbslen, slen = 0;
 	enum dv_rc rc;
 
 	*der = NULL;
 	*derlen = 0;
-	/* OpenSSL 3 has no setter for TBSCertificate.signature: the
-	 * getter's const is cast away, as X509_sign does internally. */
-	if ((rc = pki_sig_algor_set((X509_ALGOR *)X509_get0_tbs_sigalg(x),
-	    signer->alg)) != DV_OK)
-		goto out;
-	if ((n = i2d_re_X509_tbs(x, &tbs)) <= 0) {
-		rc = ssl_fail("i2d_re_X509_tbs");
-		goto out;
-	}
 	/* the DER from the TBS bytes signed: no second TBS encoding */
-	if ((rc = pki_sign_wrap(signer, tbs, (size_t)n, der, derlen, &s,
+	if ((rc = pki_cert_tbs(x, signer->alg, &tbs, &tbslen)) != DV_OK ||
+	    (rc = pki_sign_wrap(signer, tbs, tbslen, der, derlen, &s,
 	    &slen)) != DV_OK)
 		goto out;
-	X509_get0_signature(&csig, &calg, x);
-	sig = (ASN1_BIT_STRING *)csig;
-	if ((rc = pki_sig_algor_set((X509_ALGOR *)calg, signer->alg)) !=
-	    DV_OK)
-		goto err;
-	if (slen > INT_MAX || !ASN1_BIT_STRING_set(sig, s, (int)slen)) {
-		rc = ssl_fail("signature");
-		goto err;
+	if ((rc = pki_cert_set_signature(x, s, slen)) != DV_OK) {
+		free(*der);
+		*der = NULL;
+		*derlen = 0;
 	}
-	/* no unused bits; otherwise trailing zero bits would be trimmed */
-	sig->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-	sig->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-	rc = DV_OK;
-	goto out;
-err:
-	free(*der);
-	*der = NULL;
-	*derlen = 0;
 out:
 	free(s);
-	OPENSSL_free(tbs);
+	free(tbs);
 	return rc;
 }
 
@@ -670,14 +644,11 @@ pki_cert_set_signature(X509 *x, const uint8_t *sig, size_t siglen)
 	const X509_ALGOR *calg;
 	ASN1_BIT_STRING *bs;
 
+	/* the getter's const is cast away, as X509_sign does internally */
 	X509_get0_signature(&csig, &calg, x);
 	bs = (ASN1_BIT_STRING *)csig;
-	if (siglen > INT_MAX || !ASN1_BIT_STRING_set(bs, (unsigned char *)sig,
-	    (int)siglen))
+	if (!pki_bits_set(bs, sig, siglen))
 		return ssl_fail("signature");
-	/* no unused bits; otherwise trailing zero bits would be trimmed */
-	bs->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-	bs->flags |= ASN1_STRING_FLAG_BITS_LEFT;
 	return DV_OK;
 }
 

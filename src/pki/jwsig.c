@@ -6,11 +6,10 @@
  * here.  ECDSA signatures arrive as R || S (RFC 7518 §3.4) and are turned
  * into the DER Ecdsa-Sig-Value with OpenSSL's ECDSA_SIG, not by hand.
  */
+#include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 
@@ -72,39 +71,6 @@ key_fits(EVP_PKEY *k, const struct jws_alg_def *a)
 	return true;
 }
 
-/* R || S to a DER Ecdsa-Sig-Value (new buffer). */
-static enum dv_rc
-ecdsa_der(const uint8_t *sig, size_t len, size_t half, uint8_t **der,
-    int *derlen)
-{
-	ECDSA_SIG *es = NULL;
-	BIGNUM *r = NULL, *s = NULL;
-	enum dv_rc rc = DV_ERR_BAD_TOKEN;
-
-	*der = NULL;
-	if (len != 2 * half)
-		return rc;
-	if ((es = ECDSA_SIG_new()) == NULL ||
-	    (r = BN_bin2bn(sig, (int)half, NULL)) == NULL ||
-	    (s = BN_bin2bn(sig + half, (int)half, NULL)) == NULL)
-		goto out;
-	if (ECDSA_SIG_set0(es, r, s) != 1)
-		goto out;
-	r = s = NULL;	/* owned by es */
-	if ((*derlen = i2d_ECDSA_SIG(es, der)) <= 0) {
-		*der = NULL;
-		goto out;
-	}
-	rc = DV_OK;
-out:
-	if (rc != DV_OK)
-		pki_log_ssl(LOG_DEBUG, EV, "ECDSA_SIG");
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	return rc;
-}
-
 enum dv_rc
 pki_verify_jws(EVP_PKEY *k, const char *alg, const uint8_t *input,
     size_t len, const uint8_t *sig, size_t siglen)
@@ -113,7 +79,7 @@ pki_verify_jws(EVP_PKEY *k, const char *alg, const uint8_t *input,
 	EVP_MD_CTX *ctx = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
 	uint8_t *der = NULL;
-	int derlen = 0;
+	size_t derlen = 0;
 	enum dv_rc rc = DV_ERR_BAD_TOKEN;
 
 	if (a == NULL || k == NULL) {
@@ -128,13 +94,14 @@ pki_verify_jws(EVP_PKEY *k, const char *alg, const uint8_t *input,
 		return DV_ERR_BAD_TOKEN;
 	}
 	if (a->half != 0) {
-		if (ecdsa_der(sig, siglen, a->half, &der, &derlen) != DV_OK) {
+		if (siglen != 2 * a->half || pki_ecdsa_sig_der(sig, a->half,
+		    sig + a->half, a->half, &der, &derlen) != DV_OK) {
 			log_msg(LOG_INFO, EV, "{s:s}", "detail",
 			    "RFC 7518 §3.4: ECDSA signature is not R || S");
 			return DV_ERR_BAD_TOKEN;
 		}
 		sig = der;
-		siglen = (size_t)derlen;
+		siglen = derlen;
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		abort();
@@ -156,6 +123,6 @@ out:
 		    "RFC 7515 §5.2: signature does not verify", "alg", a->name);
 	}
 	EVP_MD_CTX_free(ctx);
-	OPENSSL_free(der);
+	free(der);
 	return rc;
 }

@@ -82,6 +82,17 @@ enum dv_rc	 pki_sig_algor_set(X509_ALGOR *alg, enum pki_sig_alg a);
 enum dv_rc	 pki_sign_wrap(const struct pki_signer *, const uint8_t *tbs,
 		    size_t tbslen, uint8_t **der, size_t *derlen,
 		    uint8_t **sig, size_t *siglen);
+/* Sets bs to the len bytes at p (copied) as a whole number of bytes: no
+ * unused bits, so that the encoder keeps trailing zero bits.  False when
+ * OpenSSL fails (not logged). */
+bool		 pki_bits_set(ASN1_BIT_STRING *bs, const uint8_t *p,
+		    size_t len);
+/* DER ECDSA-Sig-Value (SEC 1 §C.5) of big-endian r, s (the TPM's and
+ * JWS's R || S halves); *der new, free().  DV_ERR_AK_SIGNATURE for a
+ * length past INT_MAX, DV_ERR_CRYPTO (logged) otherwise. */
+enum dv_rc	 pki_ecdsa_sig_der(const uint8_t *r, size_t rlen,
+		    const uint8_t *s, size_t slen, uint8_t **der,
+		    size_t *derlen);
 /* Key identifier (RFC 5280 §4.2.1.2 method 1): SHA-1 of the key bits. */
 ASN1_OCTET_STRING *pki_key_id(const uint8_t *bits, size_t len);
 /* The issuer's SKI or, if it has none, its computed key identifier. */

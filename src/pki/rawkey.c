@@ -276,17 +276,12 @@ spki_der(int alg, int ptype, void *pval, const uint8_t *key, size_t keylen,
 
 	if ((spki = PKI_SPKI_new()) == NULL)
 		abort();
-	if (keylen > INT_MAX ||
-	    !X509_ALGOR_set0(spki->algor, OBJ_nid2obj(alg), ptype, pval) ||
-	    !ASN1_BIT_STRING_set(spki->key, (unsigned char *)key,
-	    (int)keylen)) {
+	if (!X509_ALGOR_set0(spki->algor, OBJ_nid2obj(alg), ptype, pval) ||
+	    !pki_bits_set(spki->key, key, keylen)) {
 		PKI_SPKI_free(spki);
 		pki_log_ssl(LOG_ERR, EV, "SubjectPublicKeyInfo");
 		return DV_ERR_CRYPTO;
 	}
-	/* no unused bits; otherwise trailing zero bits would be trimmed */
-	spki->key->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-	spki->key->flags |= ASN1_STRING_FLAG_BITS_LEFT;
 	n = i2d_PKI_SPKI(spki, &d);
 	PKI_SPKI_free(spki);
 	if (n <= 0) {

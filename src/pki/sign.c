@@ -68,15 +68,10 @@ pki_signed_der(enum pki_sig_alg alg, const uint8_t *tbs, size_t tbslen,
 	if ((rc = pki_sig_algor_set(s->sigalg, alg)) != DV_OK)
 		goto out;
 	rc = DV_ERR_CRYPTO;
-	if (!ASN1_BIT_STRING_set(s->signature, (unsigned char *)sig,
-	    (int)siglen)) {
+	if (!pki_bits_set(s->signature, sig, siglen)) {
 		pki_log_ssl(LOG_ERR, "pki.sign", "ASN1_BIT_STRING_set");
 		goto out;
 	}
-	/* No unused bits; without the flag the encoder would trim trailing
-	 * zero bits off the signature. */
-	s->signature->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
-	s->signature->flags |= ASN1_STRING_FLAG_BITS_LEFT;
 	if ((n = i2d_PKI_SIGNED(s, &p)) <= 0) {
 		pki_log_ssl(LOG_ERR, "pki.sign", "i2d_PKI_SIGNED");
 		goto out;

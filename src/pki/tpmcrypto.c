@@ -692,10 +692,9 @@ out:
 	return rc;
 }
 
-/* DER ECDSA-Sig-Value (SEC 1 §C.5) of r, s; new, free(). */
-static enum dv_rc
-ecdsa_der(const uint8_t *r, size_t rlen, const uint8_t *s, size_t slen,
-    uint8_t **der, size_t *derlen)
+enum dv_rc
+pki_ecdsa_sig_der(const uint8_t *r, size_t rlen, const uint8_t *s,
+    size_t slen, uint8_t **der, size_t *derlen)
 {
 	ECDSA_SIG *es = NULL;
 	BIGNUM *br = NULL, *bs = NULL;
@@ -749,7 +748,8 @@ pki_tpm_verify(EVP_PKEY *k, enum pki_tpm_sig scheme, enum pki_hash h,
 		return DV_ERR_AK_SIGNATURE;
 	}
 	if (!rsa) {
-		if ((rc = ecdsa_der(r, rlen, s, slen, &der, &derlen)) != DV_OK)
+		if ((rc = pki_ecdsa_sig_der(r, rlen, s, slen, &der, &derlen))
+		    != DV_OK)
 			return rc;
 		sig = der;
 		siglen = derlen;

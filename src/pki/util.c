@@ -416,3 +416,15 @@ out:
 	BN_free(bn);
 	return rc;
 }
+
+bool
+pki_bits_set(ASN1_BIT_STRING *bs, const uint8_t *p, size_t len)
+{
+	if (len > INT_MAX || !ASN1_BIT_STRING_set(bs, (unsigned char *)p,
+	    (int)len))
+		return false;
+	/* no unused bits; otherwise trailing zero bits would be trimmed */
+	bs->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	bs->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	return true;
+}

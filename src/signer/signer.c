@@ -75,6 +75,19 @@ out:
 	return rc;
 }
 
+/* The digest key idx (ECDSA or RSA) signs for tbs, as sent to the
+ * backend. */
+static enum dv_rc
+digest_for(const struct signer *s, unsigned idx, const uint8_t *tbs,
+    size_t len, uint8_t md[EVP_MAX_MD_SIZE], size_t *mdlen)
+{
+	enum dv_rc rc;
+
+	if ((rc = pki_sig_digest(s->algs[idx], tbs, len, md, mdlen)) != DV_OK)
+		return rc;
+	return *mdlen <= SIGNER_MAX_DIGEST ? DV_OK : DV_ERR_INTERNAL;
+}
+
 enum dv_rc
 signer_sign(struct signer *s, unsigned idx, const uint8_t *tbs, size_t len,
     uint8_t **sig, size_t *siglen)
@@ -93,11 +106,8 @@ signer_sign(struct signer *s, unsigned idx, const uint8_t *tbs, size_t len,
 		size_t mdlen;
 		enum dv_rc rc;
 
-		if ((rc = pki_sig_digest(s->algs[idx], tbs, len, md, &mdlen))
-		    != DV_OK)
+		if ((rc = digest_for(s, idx, tbs, len, md, &mdlen)) != DV_OK)
 			return rc;
-		if (mdlen > SIGNER_MAX_DIGEST)
-			return DV_ERR_INTERNAL;
 		return s->ops->sign(s, idx, true, md, mdlen, sig, siglen);
 	}
 	if (len > SIGNER_MAX_TBS) {
@@ -121,13 +131,9 @@ batch_digests(struct signer *s, unsigned idx, struct signer_job *jobs,
 	enum dv_rc rcs[SIGNER_MAX_BATCH];
 
 	for (i = 0; i < n; i++) {
-		if ((jobs[i].rc = pki_sig_digest(s->algs[idx], jobs[i].tbs,
-		    jobs[i].len, md[m], &mdlen[m])) != DV_OK)
+		if ((jobs[i].rc = digest_for(s, idx, jobs[i].tbs, jobs[i].len,
+		    md[m], &mdlen[m])) != DV_OK)
 			continue;
-		if (mdlen[m] > SIGNER_MAX_DIGEST) {
-			jobs[i].rc = DV_ERR_INTERNAL;
-			continue;
-		}
 		mdp[m] = md[m];
 		map[m++] = i;
 	}

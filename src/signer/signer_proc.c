@@ -311,8 +311,8 @@ child_serve(void *arg)
 		    op != SIGNER_OP_SIGN_DIGEST &&
 		    op != SIGNER_OP_SIGN_DIGESTS) ||
 		    (op == SIGNER_OP_SIGN_DIGEST && len > SIGNER_MAX_DIGEST)
-		    || (op == SIGNER_OP_SIGN_DIGESTS && (len > BATCH_REQ_MAX ||
-		    c->algs[idx] == PKI_SIG_ED25519))) {
+		    || (op == SIGNER_OP_SIGN_DIGESTS && (len == 0 ||
+		    len > BATCH_REQ_MAX || c->algs[idx] == PKI_SIG_ED25519))) {
 			log_msg(LOG_ERR, "signer.child", "{s:s,s:I,s:I}",
 			    "error", "bad request", "op", (json_int_t)op,
 			    "key", (json_int_t)idx);

@@ -1122,14 +1122,14 @@ store_batch_run(struct store *s, struct store_op *batch, size_t n)
 		bool	 loaded;
 	} saved;
 	struct store_op *op;
-	bool committed = false, durable = true;
+	bool committed = false;
 
 	/* every queued operation is durable (store_write_lazy does not
 	 * queue); the writer may come from a lazy commit */
-	if (durable != s->durable) {
-		if (d->set_durable(s->writer->conn, durable) != DV_OK)
+	if (!s->durable) {
+		if (d->set_durable(s->writer->conn, true) != DV_OK)
 			goto out;
-		s->durable = durable;
+		s->durable = true;
 	}
 	if (d->begin(s->writer->conn) != DV_OK)
 		goto out;
@@ -1169,14 +1169,12 @@ out:
 			op->rc = DV_ERR_STORE;
 	}
 	pthread_mutex_lock(&s->mu);
-	/* a durable commit syncs every earlier one too */
-	if (committed)
-		s->unsynced = !durable;
 	s->stats.ops += n;
-	if (committed)
+	if (committed) {
+		/* a durable commit syncs every earlier one too */
+		s->unsynced = false;
 		s->stats.commits++;
-	if (committed && !durable)
-		s->stats.commits_lazy++;
+	}
 	if (n > s->stats.batch_max)
 		s->stats.batch_max = n;
 	pthread_mutex_unlock(&s->mu);
@@ -1206,19 +1204,29 @@ store_op_free(struct store_op *op)
 	free(op);
 }
 
-/* Waits on s->cv (s->mu held) for at most ms: true on the timeout. */
-static bool
-store_wait_until(struct store *s, long ms)
+/* The CLOCK_REALTIME time us microseconds from now (the clock of
+ * pthread_cond_timedwait). */
+static struct timespec
+store_deadline(long us)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_sec += ms / 1000;
-	t.tv_nsec += (ms % 1000) * 1000000L;
+	t.tv_sec += us / 1000000;
+	t.tv_nsec += (us % 1000000) * 1000L;
 	if (t.tv_nsec >= 1000000000L) {
 		t.tv_sec++;
 		t.tv_nsec -= 1000000000L;
 	}
+	return t;
+}
+
+/* Waits on s->cv (s->mu held) for at most ms: true on the timeout. */
+static bool
+store_wait_until(struct store *s, long ms)
+{
+	struct timespec t = store_deadline(ms * 1000);
+
 	return pthread_cond_timedwait(&s->cv, &s->mu, &t) == ETIMEDOUT;
 }
 
@@ -1307,12 +1315,7 @@ store_linger(struct store *s)
 	if ((int64_t)s->qlen >= want)
 		return;
 	s->linger_want = (size_t)want;
-	clock_gettime(CLOCK_REALTIME, &t);
-	t.tv_nsec += STORE_LINGER_US * 1000L;
-	if (t.tv_nsec >= 1000000000L) {
-		t.tv_sec++;
-		t.tv_nsec -= 1000000000L;
-	}
+	t = store_deadline(STORE_LINGER_US);
 	while (s->qlen < s->linger_want && !s->stopping)
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &t) == ETIMEDOUT)
 			break;
@@ -1530,7 +1533,6 @@ store_set_presign(struct store *s, store_presign_fn fn, void *ctx)
 	s->presign = fn;
 	s->presign_ctx = ctx;
 }
-
 
 static struct store_op *
 store_revoke_op(const struct store_revoke *in)

@@ -209,8 +209,9 @@ enum dv_rc	store_write_lazy(struct store *, store_tx_fn fn, void *arg);
  * thread: rows that every node sharing the store can read and write, but
  * that a crash may lose (the last commits before a power failure), so the
  * commit waits for no disk.  Only the operations documented as volatile
- * (ACME nonces, the Attestation CA's pending sessions) may run there; fn's result, or DV_ERR_STORE.  fn must not
- * call the store's blocking functions.
+ * (ACME nonces, the Attestation CA's pending sessions) may run there;
+ * fn's result, or DV_ERR_STORE.  fn must not call the store's blocking
+ * functions.
  */
 enum dv_rc	store_write_volatile(struct store *, store_tx_fn fn, void *arg);
 /* Runs fn with a reader connection (last committed state). */

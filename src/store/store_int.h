@@ -76,13 +76,11 @@ struct store_driver {
 	 * rows, if any, are discarded (migrations, pragmas). */
 	enum dv_rc	(*exec)(struct store_conn *, const char *sql);
 
-	/*
-	 * A write transaction that holds the engine's write lock from its
+	/* A write transaction that holds the engine's write lock from its
 	 * start (SQLite BEGIN IMMEDIATE), so that it cannot fail later on a
 	 * lock upgrade. */
 	enum dv_rc	(*begin)(struct store_conn *);
-	/*
-	 * A read transaction (SQLite BEGIN DEFERRED: the snapshot is taken
+	/* A read transaction (SQLite BEGIN DEFERRED: the snapshot is taken
 	 * by the first read), ended with commit: the reads of one
 	 * store_read() see one state and take the engine's read locks once,
 	 * not once per statement. */
