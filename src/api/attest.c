@@ -246,12 +246,46 @@ api_attest_post(struct http_req *q, struct ca_authority *a)
 	http_reply_json(q, 200, out);
 }
 
+/* A /secret whose AK certificate the committer signs and stores. */
+struct secret_ctx {
+	struct ca_issue	*iss;	/* owned */
+	struct http_req	*q;
+};
+
+static void
+secret_reply(struct http_req *q, void *arg)
+{
+	struct secret_ctx *c = arg;
+	json_t *out = NULL;
+
+	if (c->iss->rc != DV_OK)
+		http_reply_problem(q, c->iss->rc,
+		    "the AK certificate could not be stored");
+	else if (ca_attest_answer(c->iss, &out) != DV_OK)
+		http_reply_problem(q, DV_ERR_INTERNAL, NULL);
+	else
+		http_reply_json(q, 200, out);
+	ca_issue_free(c->iss);
+	free(c);
+}
+
+/* Called by the store's committer thread once the row is durable. */
+static void
+secret_stored(void *arg, enum dv_rc rc)
+{
+	struct secret_ctx *c = arg;
+
+	(void)rc;	/* kept in c->iss->rc */
+	http_req_resume(c->q, secret_reply, c);
+}
+
 void
 api_secret_post(struct http_req *q, struct ca_authority *a)
 {
+	struct secret_ctx *c;
+	struct ca_issue *iss = NULL;
 	uint8_t *secret = NULL;
 	size_t secretlen = 0;
-	json_t *out = NULL;
 	const char *detail = NULL;
 	const uint8_t *b;
 	size_t len;
@@ -264,7 +298,7 @@ api_secret_post(struct http_req *q, struct ca_authority *a)
 	if ((rc = api_secret_req_parse(b, len, &secret, &secretlen, &detail))
 	    == DV_OK)
 		rc = ca_attest_finish(a, secret, secretlen, http_req_id(q),
-		    &out, &detail);
+		    &iss, &detail);
 	else
 		log_msg(LOG_INFO, "attest.refused", "{s:s,s:s?}", "authority",
 		    a->id, "detail", detail);
@@ -275,5 +309,10 @@ api_secret_post(struct http_req *q, struct ca_authority *a)
 		http_reply_problem(q, rc, detail);
 		return;
 	}
-	http_reply_json(q, 200, out);
+	/* the answer leaves only once the certificate is durable */
+	c = xcalloc(1, sizeof(*c));
+	c->iss = iss;
+	c->q = q;
+	http_req_defer(q);
+	ca_commit_submit(a->ca, iss, secret_stored, c);
 }

@@ -655,26 +655,17 @@ device_get_tx(struct store_tx *tx, void *arg)
 	return store_dev_get(tx, g->team, g->id, &g->dev);
 }
 
-/* What the /secret transaction does, all or nothing. */
-struct finish_op {
-	time_t		 now;
-	const char	*team;
-	const struct store_cert *row;
-	const struct store_audit *audit;
-};
-
+/*
+ * Written with the AK certificate and its audit row, in the committer's
+ * transaction: the device is seen (approved -> active) now.
+ */
 static enum dv_rc
-finish_tx(struct store_tx *tx, void *arg)
+seen_tx(struct store_tx *tx, void *arg)
 {
-	struct finish_op *op = arg;
-	enum dv_rc rc;
+	const struct ca_issue *iss = arg;
 
-	if ((rc = store_att_cert_insert(tx, op->row)) != DV_OK ||
-	    (rc = store_tx_audit(tx, op->audit)) != DV_OK ||
-	    (rc = store_dev_seen(tx, op->team, op->row->device_id, op->now))
-	    != DV_OK)
-		return rc;
-	return DV_OK;
+	return store_dev_seen(tx, iss->auth->team, iss->row.device_id,
+	    dv_now());
 }
 
 /* Fixed texts for a session that cannot be used. */
@@ -724,22 +715,17 @@ chain_response(struct ca_authority *a, const uint8_t *der, size_t len,
 
 enum dv_rc
 ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
-    const char *request_id, json_t **out, const char **detail)
+    const char *request_id, struct ca_issue **out, const char **detail)
 {
 	struct store_att_session s;
 	struct pki_ak_profile p;
 	struct pki_sans sans = { 0 };
-	struct store_cert row;
-	struct store_audit audit;
-	struct finish_op op;
+	struct ca_issue *iss = NULL;
 	struct session_take take;
 	struct device_get get;
-	X509 *x = NULL;
-	uint8_t md[32], *der = NULL;
-	size_t derlen = 0;
+	uint8_t md[32];
 	json_t *j;
-	char *actor = NULL, *adetail = NULL, *subject = NULL, *sanstr = NULL;
-	char *serial = NULL, *id = NULL;
+	char *id = NULL;
 	const char *status;
 	time_t now = dv_now();
 	enum dv_rc rc;
@@ -747,8 +733,6 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	*out = NULL;
 	*detail = NULL;
 	memset(&s, 0, sizeof(s));
-	memset(&row, 0, sizeof(row));
-	memset(&op, 0, sizeof(op));
 	memset(&get, 0, sizeof(get));
 	if (a->kind != CA_ATTESTATION || a->att == NULL) {
 		*detail = "this authority does not attest TPMs";
@@ -795,6 +779,7 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 		goto out;
 	}
 
+	/* built here, signed by the committer with the rest of its batch */
 	memset(&p, 0, sizeof(p));
 	p.ek_urn = s.ek_urn;
 	p.manufacturer = s.tpm_manufacturer;
@@ -805,15 +790,19 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	p.crl_url = a->crl_url;
 	p.ocsp_url = a->ocsp_url;
 	p.issuer_url = a->issuer_url;
-	if ((rc = pki_akcert_issue(a->inter, &a->inter_signer, &p, s.ak_spki,
-	    s.ak_spki_len, &x, &der, &derlen)) != DV_OK) {
+	iss = ca_issue_new(a, request_id);
+	if ((rc = pki_akcert_build(a->inter, &p, s.ak_spki, s.ak_spki_len,
+	    &iss->cert)) != DV_OK || (rc = ca_issue_tbs(a, iss)) != DV_OK) {
 		*detail = "the AK certificate could not be issued";
 		goto out;
 	}
 
 	/* stored and audited like every certificate (issue.c issue_fill) */
-	serial = pki_cert_serial_dec(x);
-	subject = pki_cert_subject(x);
+	iss->row.serial = pki_cert_serial_dec(iss->cert);
+	iss->row.authority = xstrdup(a->id);
+	iss->row.subject = pki_cert_subject(iss->cert);
+	if (iss->row.subject == NULL)
+		iss->row.subject = xstrdup("");
 	/*
 	 * The row's names as pki_cert_sans(x) would read them back, without
 	 * decoding the extension just encoded: the AK profile's only URI is
@@ -822,57 +811,51 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	if ((rc = pki_sans_add(&sans, PKI_SAN_URI, s.ek_urn)) != DV_OK)
 		goto out;
 	j = pki_sans_to_json(&sans);
-	sanstr = json_dumps(j, JSON_COMPACT);
+	iss->row.sans = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	row.serial = serial;
-	row.authority = a->id;
-	row.provisioner = NULL;
-	row.subject = subject != NULL ? subject : "";
-	row.sans = sanstr;
-	row.not_before = pki_cert_not_before(x);
-	row.not_after = pki_cert_not_after(x);
-	row.der = der;
-	row.derlen = derlen;
-	row.device_id = s.device_id;
-	actor = xasprintf("tpm:%s", s.ek_urn);
+	iss->row.not_before = pki_cert_not_before(iss->cert);
+	iss->row.not_after = pki_cert_not_after(iss->cert);
+	iss->row.device_id = s.device_id;
+	s.device_id = NULL;
+	iss->actor = xasprintf("tpm:%s", s.ek_urn);
 	j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", "ak", "ekUrn",
-	    s.ek_urn, "deviceId", s.device_id, "tpmManufacturer",
+	    s.ek_urn, "deviceId", iss->row.device_id, "tpmManufacturer",
 	    s.tpm_manufacturer, "tpmModel", s.tpm_model, "tpmVersion",
 	    s.tpm_version);
-	adetail = json_dumps(j, JSON_COMPACT);
+	iss->detail = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
-	memset(&audit, 0, sizeof(audit));
-	audit.actor = actor;
-	audit.action = "cert.issue";
-	audit.object = serial;
-	audit.request_id = request_id != NULL ? request_id : "";
-	audit.detail = adetail;
-	audit.team = a->team;
-
+	iss->audit.team = a->team;
+	iss->audit.actor = iss->actor;
+	iss->audit.action = "cert.issue";
+	iss->audit.object = iss->row.serial;
+	iss->audit.request_id = iss->request_id;
+	iss->audit.detail = iss->detail;
 	/* certificate, audit and last-seen: one durable transaction */
-	op.now = now;
-	op.team = a->team;
-	op.row = &row;
-	op.audit = &audit;
-	if ((rc = store_write(a->ca->store, finish_tx, &op)) != DV_OK) {
-		*detail = "the AK certificate could not be stored";
-		goto out;
-	}
-	if ((rc = chain_response(a, der, derlen, out)) != DV_OK)
-		goto out;
-	log_msg(LOG_INFO, EV ".issued", "{s:s,s:s,s:s,s:s}", "authority",
-	    a->id, "ek", s.ek_urn, "device", s.device_id, "serial", serial);
+	iss->also = seen_tx;
+	iss->also_arg = iss;
+	*out = iss;
+	iss = NULL;
 out:
+	ca_issue_free(iss);
 	store_att_session_clear(&s);
 	pki_sans_clear(&sans);
-	pki_cert_free(x);
 	store_device_clear(&get.dev);
-	free(der);
-	free(serial);
-	free(subject);
-	free(sanstr);
-	free(actor);
-	free(adetail);
 	free(id);
 	return rc;
+}
+
+enum dv_rc
+ca_attest_answer(const struct ca_issue *iss, json_t **out)
+{
+	struct ca_authority *a = iss->auth;
+	enum dv_rc rc;
+
+	*out = NULL;
+	if ((rc = chain_response(a, iss->der, iss->derlen, out)) != DV_OK)
+		return rc;
+	/* iss->actor is "tpm:" and the EK URN */
+	log_msg(LOG_INFO, EV ".issued", "{s:s,s:s,s:s,s:s}", "authority",
+	    a->id, "ek", iss->actor + 4, "device", iss->row.device_id,
+	    "serial", iss->row.serial);
+	return DV_OK;
 }

@@ -269,16 +269,22 @@ enum dv_rc	ca_attest_begin(struct ca_authority *,
  * credential the TPM recovered.  Refused: not DV_ATT_SECRET_LEN bytes
  * (MALFORMED 400), no pending session of this team (UNAUTHORIZED 401),
  * used before (TOKEN_REUSED 401), expired (TOKEN_EXPIRED 401), device
- * retired meanwhile (FORBIDDEN 403).  Issues the AK certificate (profile
- * of pki_akcert_issue, lifetime akCertLifetime), and in one transaction
- * uses the session, stores the certificate against the device, appends
- * the audit row and marks the device seen (approved -> active); only
- * then is *out (new) {"chain": [AK certificate, intermediate]} (base64
- * DER, leaf first) written.
+ * retired meanwhile (FORBIDDEN 403).  Uses the session and builds the AK
+ * certificate (profile of pki_akcert_issue, lifetime akCertLifetime):
+ * *out is new, to be given to ca_commit_submit(), which has the committer
+ * sign it with the rest of its batch and, in one transaction, store it
+ * against the device, append its audit row and mark the device seen
+ * (approved -> active).  Only then may ca_attest_answer() build the reply.
  */
 enum dv_rc	ca_attest_finish(struct ca_authority *, const uint8_t *secret,
-		    size_t len, const char *request_id, json_t **out,
+		    size_t len, const char *request_id, struct ca_issue **out,
 		    const char **detail);
+/*
+ * The answer of /secret for iss once stored (iss->rc DV_OK): *out new,
+ * {"chain": [AK certificate, intermediate]}, base64 DER, leaf first.
+ * Logs the issuance.
+ */
+enum dv_rc	ca_attest_answer(const struct ca_issue *iss, json_t **out);
 
 /* ---- ACME (issue 5) ---- */
 /*

@@ -13,6 +13,12 @@ char	*ca_path(const struct ca *, const char *rel);
 enum dv_rc	ca_password_read(const struct ca *, uint8_t **pass,
 		    size_t *len);
 
+/* A new issuance of a (ca_issue_free), for the request request_id. */
+struct ca_issue	*ca_issue_new(struct ca_authority *a, const char *request_id);
+/* Leaves the signature of iss->cert (built, unsigned) to the committer
+ * (ca_presign): iss->tbs is its TBSCertificate for a's key. */
+enum dv_rc	ca_issue_tbs(struct ca_authority *a, struct ca_issue *iss);
+
 /* Builds and signs the leaf for iss (profile filled by the caller). */
 enum dv_rc	ca_issue_sign(struct ca_authority *, const struct pki_profile *,
 		    const uint8_t *spki, size_t spkilen, struct ca_issue *iss);

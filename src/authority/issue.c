@@ -34,8 +34,8 @@ ca_issue_free(struct ca_issue *iss)
 	free(iss);
 }
 
-static struct ca_issue *
-issue_new(struct ca_authority *a, const char *request_id)
+struct ca_issue *
+ca_issue_new(struct ca_authority *a, const char *request_id)
 {
 	struct ca_issue *iss = xcalloc(1, sizeof(*iss));
 
@@ -95,8 +95,17 @@ ca_issue_defer(struct ca_authority *a, const struct pki_profile *p,
 	enum dv_rc rc;
 
 	if ((rc = pki_cert_build(a->inter, p, spki, spkilen, &iss->cert)) !=
-	    DV_OK ||
-	    (rc = pki_cert_tbs(iss->cert, a->inter_signer.alg, &iss->tbs,
+	    DV_OK)
+		return rc;
+	return ca_issue_tbs(a, iss);
+}
+
+enum dv_rc
+ca_issue_tbs(struct ca_authority *a, struct ca_issue *iss)
+{
+	enum dv_rc rc;
+
+	if ((rc = pki_cert_tbs(iss->cert, a->inter_signer.alg, &iss->tbs,
 	    &iss->tbslen)) != DV_OK)
 		return rc;
 	iss->presign.arg = iss;
@@ -163,7 +172,7 @@ ca_sign_prepare(struct ca_authority *a, const char *csr_pem, const char *ott,
 		    prov_jwk_kid(az->prov) : "";
 	}
 
-	iss = issue_new(a, request_id);
+	iss = ca_issue_new(a, request_id);
 	if ((rc = ca_issue_defer(a, &p, csr->spki, csr->spkilen, iss)) !=
 	    DV_OK)
 		goto out;
@@ -263,7 +272,7 @@ ca_renew_prepare(struct ca_authority *a, X509 *peer,
 	nb = now - CA_BACKDATE;
 	na = now + (pki_cert_not_after(leaf) - pki_cert_not_before(leaf) -
 	    CA_BACKDATE);
-	iss = issue_new(a, request_id);
+	iss = ca_issue_new(a, request_id);
 	if ((rc = ca_issue_renew(a, leaf, nb, na, csr ? csr->spki : NULL,
 	    csr ? csr->spkilen : 0, iss)) != DV_OK)
 		goto out;
@@ -457,7 +466,7 @@ ca_tls_issue(struct ca *ca, char **chain_pem, char **key_pem,
 	p.crl_url = a->crl_url;
 	p.ocsp_url = a->ocsp_url;
 	p.issuer_url = a->issuer_url;
-	iss = issue_new(a, "tls");
+	iss = ca_issue_new(a, "tls");
 	if ((rc = ca_issue_sign(a, &p, spki, spkilen, iss)) != DV_OK)
 		goto out;
 	iss->actor = xstrdup("devid-ca");
@@ -525,7 +534,7 @@ ca_acme_prepare(struct ca_authority *a, const struct prov *prov,
 		p.prov_name = prov_get_name(prov);
 		p.prov_cred = "";
 	}
-	iss = issue_new(a, request_id);
+	iss = ca_issue_new(a, request_id);
 	if ((rc = ca_issue_defer(a, &p, csr->spki, csr->spkilen, iss)) !=
 	    DV_OK)
 		goto out;
@@ -583,7 +592,7 @@ ca_acme_device_prepare(struct ca_authority *a, const struct prov *prov,
 		p.prov_name = prov_get_name(prov);
 		p.prov_cred = "";
 	}
-	iss = issue_new(a, request_id);
+	iss = ca_issue_new(a, request_id);
 	if ((rc = ca_issue_defer(a, &p, csr->spki, csr->spkilen, iss)) !=
 	    DV_OK)
 		goto out;

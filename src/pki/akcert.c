@@ -187,8 +187,12 @@ eku_der(uint8_t **der, size_t *len)
 	return DV_OK;
 }
 
-enum dv_rc
-pki_akcert_issue(X509 *issuer, const struct pki_signer *signer,
+/*
+ * The AK profile as a pki_profile for pki_cert_issue or pki_cert_build:
+ * signer NULL builds the certificate unsigned (*out only), else issues it.
+ */
+static enum dv_rc
+akcert_make(X509 *issuer, const struct pki_signer *signer,
     const struct pki_ak_profile *ak, const uint8_t *spki, size_t spkilen,
     X509 **out, uint8_t **der, size_t *derlen)
 {
@@ -238,12 +242,40 @@ pki_akcert_issue(X509 *issuer, const struct pki_signer *signer,
 	p.issuer_url = ak->issuer_url;
 	p.ext = ext;
 	p.next = 2;
-	rc = pki_cert_issue(issuer, signer, &p, spki, spkilen, out, der,
-	    derlen);
+	if (signer != NULL)
+		rc = pki_cert_issue(issuer, signer, &p, spki, spkilen, out,
+		    der, derlen);
+	else
+		rc = pki_cert_build(issuer, &p, spki, spkilen, out);
 out:
 	free(san);
 	free(eku);
 	return rc;
+}
+
+enum dv_rc
+pki_akcert_issue(X509 *issuer, const struct pki_signer *signer,
+    const struct pki_ak_profile *ak, const uint8_t *spki, size_t spkilen,
+    X509 **out, uint8_t **der, size_t *derlen)
+{
+	if (signer == NULL) {
+		if (out != NULL)
+			*out = NULL;
+		if (der != NULL) {
+			*der = NULL;
+			*derlen = 0;
+		}
+		return DV_ERR_INTERNAL;
+	}
+	return akcert_make(issuer, signer, ak, spki, spkilen, out, der,
+	    derlen);
+}
+
+enum dv_rc
+pki_akcert_build(X509 *issuer, const struct pki_ak_profile *ak,
+    const uint8_t *spki, size_t spkilen, X509 **out)
+{
+	return akcert_make(issuer, NULL, ak, spki, spkilen, out, NULL, NULL);
 }
 
 /* ---- EK roots ------------------------------------------------------ */

@@ -710,6 +710,13 @@ enum dv_rc	pki_akcert_issue(X509 *issuer, const struct pki_signer *,
 		    const struct pki_ak_profile *, const uint8_t *spki,
 		    size_t spkilen, X509 **out, uint8_t **der,
 		    size_t *derlen);
+/*
+ * The same certificate unsigned (*out new, as pki_cert_build's), for a
+ * caller that has it signed elsewhere: pki_cert_tbs, signer_sign_batch,
+ * pki_signed_der.
+ */
+enum dv_rc	pki_akcert_build(X509 *issuer, const struct pki_ak_profile *,
+		    const uint8_t *spki, size_t spkilen, X509 **out);
 
 /* TPM-maker CA certificates that EK certificates must chain to. */
 struct pki_ek_roots;
