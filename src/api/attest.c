@@ -256,13 +256,12 @@ static void
 secret_reply(struct http_req *q, void *arg)
 {
 	struct secret_ctx *c = arg;
+	const char *detail = NULL;
 	json_t *out = NULL;
+	enum dv_rc rc;
 
-	if (c->iss->rc != DV_OK)
-		http_reply_problem(q, c->iss->rc,
-		    "the AK certificate could not be stored");
-	else if (ca_attest_answer(c->iss, &out) != DV_OK)
-		http_reply_problem(q, DV_ERR_INTERNAL, NULL);
+	if ((rc = ca_attest_answer(c->iss, &out, &detail)) != DV_OK)
+		http_reply_problem(q, rc, detail);
 	else
 		http_reply_json(q, 200, out);
 	ca_issue_free(c->iss);

@@ -641,29 +641,29 @@ session_take_tx(struct store_tx *tx, void *arg)
 	return store_att_session_take(tx, t->id, t->team, t->now, t->out);
 }
 
-struct device_get {
-	const char	*team;
-	const char	*id;
-	struct store_device dev;
-};
-
-static enum dv_rc
-device_get_tx(struct store_tx *tx, void *arg)
-{
-	struct device_get *g = arg;
-
-	return store_dev_get(tx, g->team, g->id, &g->dev);
-}
-
 /*
  * Written with the AK certificate and its audit row, in the committer's
- * transaction: the device is seen (approved -> active) now.
+ * transaction: the device, unless retired since /attest (FORBIDDEN, and
+ * nothing of the operation is stored), is seen (approved -> active) now.
+ * Checked here rather than before signing, so that a retirement
+ * committed between the check and the certificate cannot leave a live
+ * AK certificate for a retired device.
  */
 static enum dv_rc
 seen_tx(struct store_tx *tx, void *arg)
 {
 	const struct ca_issue *iss = arg;
+	struct store_device dev;
+	bool retired;
+	enum dv_rc rc;
 
+	if ((rc = store_dev_get(tx, iss->auth->team, iss->row.device_id,
+	    &dev)) != DV_OK)
+		return rc == DV_ERR_NOT_FOUND ? DV_ERR_FORBIDDEN : rc;
+	retired = dev.status == NULL || strcmp(dev.status, "retired") == 0;
+	store_device_clear(&dev);
+	if (retired)
+		return DV_ERR_FORBIDDEN;
 	return store_dev_seen(tx, iss->auth->team, iss->row.device_id,
 	    dv_now());
 }
@@ -722,18 +722,15 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 	struct pki_sans sans = { 0 };
 	struct ca_issue *iss = NULL;
 	struct session_take take;
-	struct device_get get;
 	uint8_t md[32];
 	json_t *j;
 	char *id = NULL;
-	const char *status;
 	time_t now = dv_now();
 	enum dv_rc rc;
 
 	*out = NULL;
 	*detail = NULL;
 	memset(&s, 0, sizeof(s));
-	memset(&get, 0, sizeof(get));
 	if (a->kind != CA_ATTESTATION || a->att == NULL) {
 		*detail = "this authority does not attest TPMs";
 		return DV_ERR_NOT_FOUND;
@@ -764,21 +761,6 @@ ca_attest_finish(struct ca_authority *a, const uint8_t *secret, size_t len,
 		*detail = session_detail(rc);
 		goto out;
 	}
-	/* the device may have been retired since /attest */
-	get.team = a->team;
-	get.id = s.device_id;
-	if ((rc = store_read(a->ca->store, device_get_tx, &get)) != DV_OK) {
-		*detail = "the device of this activation is gone";
-		goto out;
-	}
-	status = get.dev.status;
-	if (status == NULL || strcmp(status, "retired") == 0) {
-		refuse(a, s.ek_urn, "the EK's device was retired");
-		*detail = "the device holding this EK is retired";
-		rc = DV_ERR_FORBIDDEN;
-		goto out;
-	}
-
 	/* built here, signed by the committer with the rest of its batch */
 	memset(&p, 0, sizeof(p));
 	p.ek_urn = s.ek_urn;
@@ -839,23 +821,34 @@ out:
 	ca_issue_free(iss);
 	store_att_session_clear(&s);
 	pki_sans_clear(&sans);
-	store_device_clear(&get.dev);
 	free(id);
 	return rc;
 }
 
 enum dv_rc
-ca_attest_answer(const struct ca_issue *iss, json_t **out)
+ca_attest_answer(const struct ca_issue *iss, json_t **out,
+    const char **detail)
 {
 	struct ca_authority *a = iss->auth;
+	/* iss->actor is "tpm:" and the EK URN */
+	const char *urn = iss->actor + 4;
 	enum dv_rc rc;
 
 	*out = NULL;
+	*detail = NULL;
+	if (iss->rc == DV_ERR_FORBIDDEN) {
+		refuse(a, urn, "the EK's device was retired");
+		*detail = "the device holding this EK is retired";
+		return iss->rc;
+	}
+	if (iss->rc != DV_OK) {
+		*detail = "the AK certificate could not be stored";
+		return iss->rc;
+	}
 	if ((rc = chain_response(a, iss->der, iss->derlen, out)) != DV_OK)
 		return rc;
-	/* iss->actor is "tpm:" and the EK URN */
 	log_msg(LOG_INFO, EV ".issued", "{s:s,s:s,s:s,s:s}", "authority",
-	    a->id, "ek", iss->actor + 4, "device", iss->row.device_id,
-	    "serial", iss->row.serial);
+	    a->id, "ek", urn, "device", iss->row.device_id, "serial",
+	    iss->row.serial);
 	return DV_OK;
 }

@@ -268,23 +268,27 @@ enum dv_rc	ca_attest_begin(struct ca_authority *,
  * POST /t/{team}/attestation/secret (spec §2.4): secret is the raw
  * credential the TPM recovered.  Refused: not DV_ATT_SECRET_LEN bytes
  * (MALFORMED 400), no pending session of this team (UNAUTHORIZED 401),
- * used before (TOKEN_REUSED 401), expired (TOKEN_EXPIRED 401), device
- * retired meanwhile (FORBIDDEN 403).  Uses the session and builds the AK
- * certificate (profile of pki_akcert_issue, lifetime akCertLifetime):
- * *out is new, to be given to ca_commit_submit(), which has the committer
- * sign it with the rest of its batch and, in one transaction, store it
- * against the device, append its audit row and mark the device seen
- * (approved -> active).  Only then may ca_attest_answer() build the reply.
+ * used before (TOKEN_REUSED 401), expired (TOKEN_EXPIRED 401).  Uses the
+ * session and builds the AK certificate (profile of pki_akcert_issue,
+ * lifetime akCertLifetime): *out is new, to be given to
+ * ca_commit_submit(), which has the committer sign it with the rest of
+ * its batch and, in one transaction, check that the device was not
+ * retired meanwhile, store the certificate against it, append the audit
+ * row and mark the device seen (approved -> active).  Only then may
+ * ca_attest_answer() build the reply.
  */
 enum dv_rc	ca_attest_finish(struct ca_authority *, const uint8_t *secret,
 		    size_t len, const char *request_id, struct ca_issue **out,
 		    const char **detail);
 /*
- * The answer of /secret for iss once stored (iss->rc DV_OK): *out new,
- * {"chain": [AK certificate, intermediate]}, base64 DER, leaf first.
- * Logs the issuance.
+ * The answer of /secret for iss after ca_commit_submit: iss->rc, with
+ * *detail (static) when not DV_OK (FORBIDDEN 403: the device was retired
+ * since /attest; nothing was stored); else *out new, {"chain": [AK
+ * certificate, intermediate]}, base64 DER, leaf first, and the issuance
+ * logged.
  */
-enum dv_rc	ca_attest_answer(const struct ca_issue *iss, json_t **out);
+enum dv_rc	ca_attest_answer(const struct ca_issue *iss, json_t **out,
+		    const char **detail);
 
 /* ---- ACME (issue 5) ---- */
 /*

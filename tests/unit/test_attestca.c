@@ -446,8 +446,7 @@ finish(struct fx *f, const uint8_t *secret, size_t len, const char *rid,
 	ca_commit_submit(f->ca, iss, stored, &done);
 	while (!atomic_load(&done))
 		usleep(1000);
-	if ((rc = iss->rc) == DV_OK)
-		rc = ca_attest_answer(iss, out);
+	rc = ca_attest_answer(iss, out, detail);
 	ca_issue_free(iss);
 	return rc;
 }
