@@ -574,10 +574,6 @@ ca_attest_begin(struct ca_authority *a, const struct ca_attest_req *r,
 	sess.team = a->team;
 	sess.ek_urn = urn;
 	sess.device_id = (char *)dev_id;
-	sess.ak_public = (uint8_t *)r->ak_public;
-	sess.ak_public_len = r->ak_publiclen;
-	sess.ak_name = ak->name;
-	sess.ak_name_len = ak->namelen;
 	sess.ak_spki = ak->spki;
 	sess.ak_spki_len = ak->spkilen;
 	sess.tpm_manufacturer = tpm.manufacturer;

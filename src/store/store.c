@@ -388,19 +388,23 @@ static const char store_volatile_schema[] =
 	"  expires_at BIGINT NOT NULL"
 	") WITHOUT ROWID;"
 	/*
-	 * attestation_sessions: the Attestation CA's pending credential
-	 * activations (store_attest.c), single use, 5 minutes: a session
-	 * lost in a crash only fails the /secret that would use it.  The
-	 * table of the same name that migrations 3 and 6 made in the durable
+	 * attestation_pending: the Attestation CA's pending credential
+	 * activations (store_attest.c), single use, 5 minutes: a row lost in
+	 * a crash only fails the /secret that would use it.  It keeps what
+	 * /secret needs to build the AK certificate (the AK's SPKI, the TPM's
+	 * manufacturer, model and version), not the AK's TPMT_PUBLIC or Name,
+	 * which nothing reads after /attest.  attestation_sessions, the table
+	 * earlier versions kept here with those two blobs, is dropped (its
+	 * rows were volatile anyway: a client that held one attests again);
+	 * the table of that name that migrations 3 and 6 made in the durable
 	 * database is no longer used.
 	 */
-	"CREATE TABLE IF NOT EXISTS attestation_sessions ("
+	"DROP TABLE IF EXISTS attestation_sessions;"
+	"CREATE TABLE IF NOT EXISTS attestation_pending ("
 	"  id TEXT PRIMARY KEY,"
 	"  team TEXT NOT NULL,"
 	"  ek_urn TEXT NOT NULL,"
 	"  device_id TEXT NOT NULL,"
-	"  ak_public BLOB NOT NULL,"
-	"  ak_name BLOB NOT NULL,"
 	"  ak_spki BLOB NOT NULL,"
 	"  tpm_manufacturer TEXT,"
 	"  tpm_model TEXT,"
@@ -409,11 +413,11 @@ static const char store_volatile_schema[] =
 	"  expires_at BIGINT NOT NULL,"
 	"  used_at BIGINT"
 	");"
-	"CREATE INDEX IF NOT EXISTS attestation_sessions_pending "
-	"  ON attestation_sessions (team, ek_urn, expires_at) "
+	"CREATE INDEX IF NOT EXISTS attestation_pending_ek "
+	"  ON attestation_pending (team, ek_urn, expires_at) "
 	"  WHERE used_at IS NULL;"
-	"CREATE INDEX IF NOT EXISTS attestation_sessions_expires "
-	"  ON attestation_sessions (expires_at);";
+	"CREATE INDEX IF NOT EXISTS attestation_pending_expires "
+	"  ON attestation_pending (expires_at);";
 
 /* Every statement store.c runs, prepared once per connection. */
 enum store_q {

@@ -427,10 +427,6 @@ struct store_att_session {
 	char		*team;
 	char		*ek_urn;
 	char		*device_id;
-	uint8_t		*ak_public;	/* TPMT_PUBLIC of the AK */
-	size_t		 ak_public_len;
-	uint8_t		*ak_name;	/* TPM2B_NAME contents */
-	size_t		 ak_name_len;
 	uint8_t		*ak_spki;	/* SubjectPublicKeyInfo DER of the AK */
 	size_t		 ak_spki_len;
 	char		*tpm_manufacturer;	/* may be NULL */
@@ -474,13 +470,6 @@ enum dv_rc	store_att_session_get(struct store_tx *, const char *id,
 enum dv_rc	store_att_session_take(struct store_tx *, const char *id,
 		    const char *team, time_t now,
 		    struct store_att_session *out);
-/*
- * Inserts an issued certificate inside a write (the row store_issue
- * writes, device_id included); DV_ERR_EXISTS if the serial is taken.  The
- * caller appends its audit row with store_tx_audit.
- */
-enum dv_rc	store_att_cert_insert(struct store_tx *,
-		    const struct store_cert *);
 
 /* ---- ACME (issue 5; store_acme.c, migration 4) ---- */
 /*

@@ -2,7 +2,7 @@
  * store_attest.c - the typed operations of the Attestation CA (store.h,
  * attestation section; schema: the volatile database's in store.c).
  *
- * A pending credential activation is a row of attestation_sessions keyed
+ * A pending credential activation is a row of attestation_pending keyed
  * by the hex SHA-256 of its secret, in the volatile database
  * (store_write_volatile: a crash may lose one, which only fails its
  * /secret).  The secret itself is never stored: the row is found again
@@ -33,7 +33,6 @@ enum att_q {
 	ATT_Q_INSERT,
 	ATT_Q_GET,
 	ATT_Q_USE,
-	ATT_Q_CERT_INSERT,
 	ATT_Q__MAX
 };
 
@@ -41,29 +40,23 @@ _Static_assert(ATT_Q_BASE + ATT_Q__MAX <= STORE_XSTMT_MAX,
     "store_int.h STORE_XSTMT_MAX");
 
 #define SESSION_COLS							\
-	"id, team, ek_urn, device_id, ak_public, ak_name, ak_spki, "	\
-	"tpm_manufacturer, tpm_model, tpm_version, created_at, "	\
-	"expires_at, used_at"
+	"id, team, ek_urn, device_id, ak_spki, tpm_manufacturer, "	\
+	"tpm_model, tpm_version, created_at, expires_at, used_at"
 
 static const char *const att_sql[ATT_Q__MAX] = {
 	[ATT_Q_PURGE] =
-	    "DELETE FROM attestation_sessions WHERE expires_at <= $1",
+	    "DELETE FROM attestation_pending WHERE expires_at <= $1",
 	[ATT_Q_PENDING] =
-	    "SELECT COUNT(*) FROM attestation_sessions WHERE team = $1 "
+	    "SELECT COUNT(*) FROM attestation_pending WHERE team = $1 "
 	    "AND ek_urn = $2 AND expires_at > $3 AND used_at IS NULL",
 	[ATT_Q_INSERT] =
-	    "INSERT INTO attestation_sessions (" SESSION_COLS ") VALUES "
-	    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)",
+	    "INSERT INTO attestation_pending (" SESSION_COLS ") VALUES "
+	    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL)",
 	[ATT_Q_GET] =
-	    "SELECT " SESSION_COLS " FROM attestation_sessions WHERE id = $1",
+	    "SELECT " SESSION_COLS " FROM attestation_pending WHERE id = $1",
 	[ATT_Q_USE] =
-	    "UPDATE attestation_sessions SET used_at = $2 WHERE id = $1 "
+	    "UPDATE attestation_pending SET used_at = $2 WHERE id = $1 "
 	    "AND used_at IS NULL AND expires_at > $2 RETURNING id",
-	[ATT_Q_CERT_INSERT] =
-	    "INSERT INTO certificates (serial, authority, provisioner, "
-	    "subject, sans, not_before, not_after, der, renewed_from, "
-	    "created_at, device_id) "
-	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
 };
 
 /* store_tx_run with the statement text of the table, in this file's
@@ -88,8 +81,6 @@ store_att_session_clear(struct store_att_session *s)
 	free(s->team);
 	free(s->ek_urn);
 	free(s->device_id);
-	free(s->ak_public);
-	free(s->ak_name);
 	free(s->ak_spki);
 	free(s->tpm_manufacturer);
 	free(s->tpm_model);
@@ -112,17 +103,13 @@ session_row(struct store_tx *tx, struct store_stmt *st,
 	s->ek_urn = store_strdup(d->col_text(st, 2));
 	s->device_id = store_strdup(d->col_text(st, 3));
 	b = d->col_blob(st, 4, &len);
-	s->ak_public = bdup(b, len, &s->ak_public_len);
-	b = d->col_blob(st, 5, &len);
-	s->ak_name = bdup(b, len, &s->ak_name_len);
-	b = d->col_blob(st, 6, &len);
 	s->ak_spki = bdup(b, len, &s->ak_spki_len);
-	s->tpm_manufacturer = store_strdup(d->col_text(st, 7));
-	s->tpm_model = store_strdup(d->col_text(st, 8));
-	s->tpm_version = store_strdup(d->col_text(st, 9));
-	s->created_at = (time_t)d->col_int64(st, 10);
-	s->expires_at = (time_t)d->col_int64(st, 11);
-	s->used_at = (time_t)d->col_int64(st, 12);
+	s->tpm_manufacturer = store_strdup(d->col_text(st, 5));
+	s->tpm_model = store_strdup(d->col_text(st, 6));
+	s->tpm_version = store_strdup(d->col_text(st, 7));
+	s->created_at = (time_t)d->col_int64(st, 8);
+	s->expires_at = (time_t)d->col_int64(st, 9);
+	s->used_at = (time_t)d->col_int64(st, 10);
 }
 
 enum dv_rc
@@ -133,12 +120,12 @@ store_att_session_insert(struct store_tx *tx,
 	enum store_step r;
 	int64_t pending;
 
-	if (!store_tx_volatile(tx, "attestation_sessions"))
+	if (!store_tx_volatile(tx, "attestation_pending"))
 		return DV_ERR_INTERNAL;
 	r = RUN(tx, ATT_Q_PENDING, &st, "tti", s->team, s->ek_urn,
 	    (int64_t)now);
 	if (r != STORE_STEP_ROW)
-		return store_step_rc(r, DV_ERR_STORE, "attestation_sessions",
+		return store_step_rc(r, DV_ERR_STORE, "attestation_pending",
 		    NULL);
 	pending = tx->drv->col_int64(st, 0);
 	tx->drv->reset(st);
@@ -148,10 +135,8 @@ store_att_session_insert(struct store_tx *tx,
 		    s->ek_urn, "pending", (json_int_t)pending);
 		return DV_ERR_UNAVAILABLE;
 	}
-	return store_step_rc(RUN(tx, ATT_Q_INSERT, NULL, "ttttbbbtttii",
+	return store_step_rc(RUN(tx, ATT_Q_INSERT, NULL, "ttttbtttii",
 	    s->id, s->team, s->ek_urn, s->device_id,
-	    (const void *)s->ak_public, s->ak_public_len,
-	    (const void *)s->ak_name, s->ak_name_len,
 	    (const void *)s->ak_spki, s->ak_spki_len, s->tpm_manufacturer,
 	    s->tpm_model, s->tpm_version, (int64_t)s->created_at,
 	    (int64_t)s->expires_at), DV_ERR_EXISTS, "attestation session",
@@ -161,10 +146,10 @@ store_att_session_insert(struct store_tx *tx,
 enum dv_rc
 store_att_session_purge(struct store_tx *tx, time_t now)
 {
-	if (!store_tx_volatile(tx, "attestation_sessions"))
+	if (!store_tx_volatile(tx, "attestation_pending"))
 		return DV_ERR_INTERNAL;
 	return store_step_rc(RUN(tx, ATT_Q_PURGE, NULL, "i", (int64_t)now),
-	    DV_ERR_STORE, "attestation_sessions", NULL);
+	    DV_ERR_STORE, "attestation_pending", NULL);
 }
 
 enum dv_rc
@@ -195,7 +180,7 @@ store_att_session_take(struct store_tx *tx, const char *id, const char *team,
 	enum dv_rc rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!store_tx_volatile(tx, "attestation_sessions"))
+	if (!store_tx_volatile(tx, "attestation_pending"))
 		return DV_ERR_INTERNAL;
 	if ((rc = store_att_session_get(tx, id, &s)) != DV_OK)
 		return rc;
@@ -228,17 +213,4 @@ store_att_session_take(struct store_tx *tx, const char *id, const char *team,
 		    id);
 	store_att_session_clear(&s);
 	return rc;
-}
-
-enum dv_rc
-store_att_cert_insert(struct store_tx *tx, const struct store_cert *c)
-{
-	if (!store_tx_writer(tx, "certificates"))
-		return DV_ERR_INTERNAL;
-	return store_step_rc(RUN(tx, ATT_Q_CERT_INSERT, NULL, "tttttiibtit",
-	    c->serial, c->authority, c->provisioner, c->subject, c->sans,
-	    (int64_t)c->not_before, (int64_t)c->not_after,
-	    (const void *)c->der, c->derlen, c->renewed_from,
-	    (int64_t)dv_now(), c->device_id), DV_ERR_EXISTS, "certificate",
-	    c->serial);
 }

@@ -397,10 +397,6 @@ put_session(struct fx *f, const uint8_t secret[32], const char *dev,
 	p.s.team = "default";
 	p.s.ek_urn = f->urn;
 	p.s.device_id = (char *)dev;
-	p.s.ak_public = f->rsa.pub;
-	p.s.ak_public_len = f->rsa.publen;
-	p.s.ak_name = (uint8_t *)"\x00\x0b";
-	p.s.ak_name_len = 2;
 	p.s.ak_spki = spki;
 	p.s.ak_spki_len = spkilen;
 	p.s.tpm_manufacturer = "id:49424D00";

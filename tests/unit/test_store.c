@@ -643,8 +643,6 @@ struct att_op {
 	time_t		 now;
 	int		 max;
 	struct store_att_session out;
-	struct store_cert *cert;
-	struct store_audit *audit;
 };
 
 static enum dv_rc
@@ -689,19 +687,6 @@ att_take_tx(struct store_tx *tx, void *arg)
 	return store_att_session_take(tx, op->id, NULL, op->now, &op->out);
 }
 
-/* The AK certificate and its audit row, durable (what /secret stores
- * after it took the session). */
-static enum dv_rc
-att_cert_tx(struct store_tx *tx, void *arg)
-{
-	struct att_op *op = arg;
-	enum dv_rc rc;
-
-	if ((rc = store_att_cert_insert(tx, op->cert)) != DV_OK)
-		return rc;
-	return store_tx_audit(tx, op->audit);
-}
-
 static enum dv_rc
 att_get_tx(struct store_tx *tx, void *arg)
 {
@@ -714,8 +699,6 @@ att_get_tx(struct store_tx *tx, void *arg)
 static void
 att_session(struct att_op *op, char *id, time_t created, time_t expires)
 {
-	static uint8_t pub[] = { 0x00, 0x01, 0x00, 0x0b };
-	static uint8_t name[] = { 0x00, 0x0b, 0xaa };
 	static uint8_t spki[] = { 0x30, 0x00 };
 
 	memset(&op->in, 0, sizeof(op->in));
@@ -723,10 +706,6 @@ att_session(struct att_op *op, char *id, time_t created, time_t expires)
 	op->in.team = "default";
 	op->in.ek_urn = "urn:ek:sha256:AAAA";
 	op->in.device_id = "dev_1";
-	op->in.ak_public = pub;
-	op->in.ak_public_len = sizeof(pub);
-	op->in.ak_name = name;
-	op->in.ak_name_len = sizeof(name);
 	op->in.ak_spki = spki;
 	op->in.ak_spki_len = sizeof(spki);
 	op->in.tpm_manufacturer = "id:00001014";
@@ -744,6 +723,7 @@ test_attest_sessions(void **state)
 	struct store_cert c;
 	struct store_audit a = { "tpm:urn", "cert.issue", "77", "req-1", NULL,
 	    "default" };
+	struct store_issue iss = { 0 };
 	struct store_cert *got = NULL;
 	struct store_stats before, after;
 	struct store *s;
@@ -769,9 +749,8 @@ test_attest_sessions(void **state)
 	assert_string_equal(op.out.ek_urn, "urn:ek:sha256:AAAA");
 	assert_string_equal(op.out.device_id, "dev_1");
 	assert_string_equal(op.out.tpm_model, "swtpm");
-	assert_int_equal(op.out.ak_name_len, 3);
-	assert_int_equal(op.out.ak_name[2], 0xaa);
 	assert_int_equal(op.out.ak_spki_len, 2);
+	assert_int_equal(op.out.ak_spki[0], 0x30);
 	assert_int_equal(op.out.expires_at, 1300);
 	assert_int_equal(op.out.used_at, 0);
 	op.id = "nope";
@@ -794,11 +773,13 @@ test_attest_sessions(void **state)
 	assert_int_equal(after.commits, before.commits);
 	snprintf(vol, sizeof(vol), "%s-volatile", f->path);
 	assert_int_equal(sql_int(vol, "SELECT COUNT(*) FROM "
-	    "attestation_sessions"), 8);
+	    "attestation_pending"), 8);
 	assert_int_equal(sql_int(f->path, "SELECT COUNT(*) FROM "
 	    "attestation_sessions"), 0);
 	assert_int_equal(sql_int(vol, "SELECT COUNT(*) FROM sqlite_master "
-	    "WHERE type = 'index' AND name = 'attestation_sessions_pending' "
+	    "WHERE name = 'attestation_sessions'"), 0);
+	assert_int_equal(sql_int(vol, "SELECT COUNT(*) FROM sqlite_master "
+	    "WHERE type = 'index' AND name = 'attestation_pending_ek' "
 	    "AND sql LIKE '%WHERE used_at IS NULL'"), 1);
 
 	/* single use; the certificate follows in the durable database */
@@ -809,9 +790,9 @@ test_attest_sessions(void **state)
 	assert_int_equal(store_write(s, att_take_tx, &op), DV_ERR_INTERNAL);
 	cert_init(&c, "77", "default/attestation");
 	c.device_id = "dev_1";
-	op.cert = &c;
-	op.audit = &a;
-	assert_int_equal(store_write(s, att_cert_tx, &op), DV_OK);
+	iss.cert = &c;
+	iss.audit = &a;
+	assert_int_equal(store_issue(s, &iss), DV_OK);
 	assert_int_equal(store_cert_get(s, "77", &got), DV_OK);
 	assert_string_equal(got->device_id, "dev_1");
 	store_cert_free(got);
