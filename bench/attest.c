@@ -38,8 +38,9 @@
  *
  * runs the same prepared /attest body, one thread, no HTTP, TLS or store,
  * through the server's own functions for each part of a pair (floor_pair
- * below), warm-up 0.5 s and 3 s by default, the intermediate's key of the
- * type devid-ca init makes (p256 unless --key-type).  Output: "LIMIT
+ * below): 0.5 s of warm-up, then 3 s counted, by default.  The AK
+ * certificate is signed by a key of the type devid-ca init makes (p256;
+ * --ca-key for a data folder made with init --key-type).  Output: "LIMIT
  * label=... pairs=N floor_ms=X ..." and "LIMIT_PARTS label=... parse=..
  * ek=.. ak_check=.. makecred=.. secret=.. akcert=.. free=.." in CPU ms per
  * pair (CLOCK_PROCESS_CPUTIME_ID); floor_ms is the sum of the parts.
@@ -1052,7 +1053,8 @@ parse_url(struct target *tg, const char *url)
  * (pki_akcert_build, pki_cert_tbs; the signer's pki_sig_digest and
  * pki_sign_ctx_digest; pki_signed_der, pki_cert_set_signature), then the
  * frees of all that.  Left out: HTTP, TLS, the store (inventory lookup,
- * session row, certificate row, audit), logging, the JSON answers.
+ * session row, certificate row and its fields, audit), logging, and the
+ * answers (their base64 and JSON).
  */
 enum fpart {
 	FP_PARSE, FP_EK, FP_AK_CHECK, FP_MAKECRED, FP_SECRET, FP_AKCERT,
