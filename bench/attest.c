@@ -24,8 +24,26 @@
  *
  *   bench_attest --url https://IP:PORT --data DIR --ek rsa|ecc
  *       [-c CONNS] [-w WARM_S] [-d DUR_S] [--pid PID] [--label TEXT]
+ *       [--floor-ms MS]
  *
- * Output: one line "RESULT key=value ...".
+ * Output: one line "RESULT key=value ...", with floor_ms, floor_ratio
+ * (server CPU / floor) and overhead_ms (server CPU - floor) when
+ * --floor-ms gives the floor ("-" otherwise).
+ *
+ * The floor, the in-process limit the benchmark rules ask a ratio
+ * against (DESIGN.md §3 bench/):
+ *
+ *   bench_attest --floor --ek rsa|ecc [-w WARM_S] [-d DUR_S]
+ *       [--ca-key p256|p384|rsa3072] [--label TEXT]
+ *
+ * runs the same prepared /attest body, one thread, no HTTP, TLS or store,
+ * through the server's own functions for each part of a pair (floor_pair
+ * below): 0.5 s of warm-up, then 3 s counted, by default.  The AK
+ * certificate is signed by a key of the type devid-ca init makes (p256;
+ * --ca-key for a data folder made with init --key-type).  Output: "LIMIT
+ * label=... pairs=N floor_ms=X ..." and "LIMIT_PARTS label=... parse=..
+ * ek=.. ak_check=.. makecred=.. secret=.. akcert=.. free=.." in CPU ms per
+ * pair (CLOCK_PROCESS_CPUTIME_ID); floor_ms is the sum of the parts.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -55,6 +73,7 @@
 
 #include <tss2/tss2_mu.h>
 
+#include "api/api.h"
 #include "base/base.h"
 #include "pki/pki.h"
 #include "tpm/tpm.h"
@@ -62,6 +81,15 @@
 #define TEAM_PATH	"/t/default/attestation"
 #define ADMIN_PATH	"/admin/v1/teams/default/devices"
 #define RESP_MAX	(1 << 20)
+/* The tpmInfo of the /attest body, and the manufacturer as the server
+ * writes it into the AK certificate ("id:" + TPM_PT_MANUFACTURER in hex,
+ * spec §13.2; 1229081856 is "IBM"). */
+#define BENCH_TPM_MANUFACTURER	"1229081856"
+#define BENCH_TPM_MANUFACTURER_ID "id:49424D00"
+#define BENCH_TPM_MODEL		"bench"
+#define BENCH_TPM_VERSION	"2.0"
+/* The Attestation CA's URLs as devid-ca serves them (CDP, AIA). */
+#define FLOOR_BASE_URL		"https://127.0.0.1:8443" TEAM_PATH
 
 enum phase { PH_WARM, PH_MEASURE, PH_STOP };
 
@@ -73,13 +101,21 @@ die(const char *what)
 	exit(2);
 }
 
+/* Nanoseconds of clock c: CLOCK_MONOTONIC (wall), or the CPU time of
+ * this process (CLOCK_PROCESS_CPUTIME_ID: the floor runs one thread). */
 static uint64_t
-now_ns(void)
+clock_ns(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* ---- /proc readings (as bench/loadgen.c) --------------------------- */
@@ -699,11 +735,11 @@ attest_body(const struct ek *ek, const struct ak *ak)
 	char *s;
 
 	o = json_pack("{s:{s:i,s:s,s:s,s:s},s:s,s:{s:s,s:s,s:s,s:s}}",
-	    "tpmInfo", "version", 2, "manufacturer", "1229081856", "model",
-	    "bench", "firmwareVersion", "2.0", "ek", ek->spki_b64, "params",
-	    "public", ak->pub_b64, "createData", ak->cdata_b64,
-	    "createAttestation", ak->attest_b64, "createSignature",
-	    ak->sig_b64);
+	    "tpmInfo", "version", 2, "manufacturer", BENCH_TPM_MANUFACTURER,
+	    "model", BENCH_TPM_MODEL, "firmwareVersion", BENCH_TPM_VERSION,
+	    "ek", ek->spki_b64, "params", "public", ak->pub_b64, "createData",
+	    ak->cdata_b64, "createAttestation", ak->attest_b64,
+	    "createSignature", ak->sig_b64);
 	if (o == NULL || (s = json_dumps(o, JSON_COMPACT |
 	    JSON_PRESERVE_ORDER)) == NULL)
 		die("attest body");
@@ -741,17 +777,42 @@ struct worker {
 	int		 shown;
 };
 
+/*
+ * Whether the certificate DER holds the AK's key and, with issuer_key,
+ * whether its signature verifies under that key.
+ */
+static bool
+akcert_ok(const struct ak *ak, const uint8_t *der, size_t derlen,
+    EVP_PKEY *issuer_key)
+{
+	const uint8_t *p = der;
+	uint8_t *pk = NULL;
+	X509 *x;
+	int pklen;
+	bool ok = false;
+
+	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL)
+		goto out;
+	if ((pklen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &pk)) <= 0)
+		goto out;
+	ok = (size_t)pklen == ak->spkilen && memcmp(pk, ak->spki,
+	    ak->spkilen) == 0 && (issuer_key == NULL ||
+	    X509_verify(x, issuer_key) == 1);
+out:
+	OPENSSL_free(pk);
+	X509_free(x);
+	ERR_clear_error();
+	return ok;
+}
+
 /* Whether the AK certificate (chain[0]) holds the AK's key. */
 static bool
 chain_ok(const struct ak *ak, const char *body, size_t len)
 {
 	json_t *doc = NULL;
 	const char *leaf;
-	uint8_t *der = NULL, *pk = NULL;
-	const uint8_t *p;
-	X509 *x = NULL;
+	uint8_t *der = NULL;
 	size_t derlen = 0;
-	int pklen;
 	bool ok = false;
 
 	if (json_parse_strict(body, len, RESP_MAX, &doc) != DV_OK ||
@@ -760,21 +821,27 @@ chain_ok(const struct ak *ak, const char *body, size_t len)
 	    "chain"), 0))) == NULL ||
 	    pki_b64_decode(leaf, strlen(leaf), &der, &derlen) != DV_OK)
 		goto out;
-	p = der;
-	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL)
-		goto out;
-	pk = NULL;
-	if ((pklen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &pk)) <= 0)
-		goto out;
-	ok = (size_t)pklen == ak->spkilen && memcmp(pk, ak->spki,
-	    ak->spkilen) == 0;
+	ok = akcert_ok(ak, der, derlen, NULL);
 out:
-	OPENSSL_free(pk);
-	X509_free(x);
 	free(der);
 	json_decref(doc);
-	ERR_clear_error();
 	return ok;
+}
+
+/* The /secret body step's client sends (spec §2.4). */
+static char *
+secret_body(const uint8_t *secret, size_t n)
+{
+	json_t *o;
+	char *b64, *s;
+
+	b64 = b64_of(secret, n);
+	if ((o = json_pack("{s:s}", "secret", b64)) == NULL ||
+	    (s = json_dumps(o, JSON_COMPACT)) == NULL)
+		die("secret body");
+	json_decref(o);
+	free(b64);
+	return s;
 }
 
 static void
@@ -792,8 +859,8 @@ pair(struct worker *w, struct hconn *c, uint64_t *t_att, uint64_t *t_sec)
 	uint8_t *cred = NULL, *es = NULL, secret[DV_TPM_MAX_SECRET];
 	size_t credlen = 0, eslen = 0, n, rlen;
 	const char *cs, *ss;
-	char *rbody, *b64 = NULL, *sbody = NULL;
-	json_t *doc = NULL, *o;
+	char *rbody, *sbody = NULL;
+	json_t *doc = NULL;
 	int status = 0;
 	uint64_t t0, t1;
 	bool ok = false;
@@ -822,10 +889,7 @@ pair(struct worker *w, struct hconn *c, uint64_t *t_att, uint64_t *t_sec)
 		bad(w, "ActivateCredential failed", status, NULL);
 		goto out;
 	}
-	b64 = b64_of(secret, n);
-	o = json_pack("{s:s}", "secret", b64);
-	sbody = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
+	sbody = secret_body(secret, n);
 	t1 = now_ns();
 	if (!http_post(c, w->tg, TEAM_PATH "/secret", "", sbody,
 	    strlen(sbody), &status, &rbody, &rlen)) {
@@ -843,7 +907,6 @@ out:
 	json_decref(doc);
 	free(cred);
 	free(es);
-	free(b64);
 	free(sbody);
 	return ok;
 }
@@ -976,13 +1039,288 @@ parse_url(struct target *tg, const char *url)
 		die("--url host must be an IPv4 address");
 }
 
+/* ---- the in-process floor (--floor) --------------------------------- */
+
+/*
+ * What the server must compute per pair, timed part by part: the /attest
+ * body's JSON and base64 (api_attest_req_parse), the EK (tpm_ek_from_spki,
+ * pki_ek_spki_urn; the bench sends no EK certificate, so no chain check),
+ * the AK checks of spec §4 with their TPM decoding and signature check
+ * (tpm_ak_check), MakeCredential of a fresh secret (pki_random,
+ * tpm_make_credential), the session id both routes derive from the secret
+ * and the /secret body (pki_sha256, hex_encode, api_secret_req_parse), and
+ * the AK certificate built and signed as /secret and the committer do it
+ * (pki_akcert_build, pki_cert_tbs; the signer's pki_sig_digest and
+ * pki_sign_ctx_digest; pki_signed_der, pki_cert_set_signature), then the
+ * frees of all that.  Left out: HTTP, TLS, the store (inventory lookup,
+ * session row, certificate row and its fields, audit), logging, and the
+ * answers (their base64 and JSON).
+ */
+enum fpart {
+	FP_PARSE, FP_EK, FP_AK_CHECK, FP_MAKECRED, FP_SECRET, FP_AKCERT,
+	FP_FREE, FP__MAX
+};
+
+static const char *const fpart_names[FP__MAX] = {
+	[FP_PARSE] = "parse", [FP_EK] = "ek", [FP_AK_CHECK] = "ak_check",
+	[FP_MAKECRED] = "makecred", [FP_SECRET] = "secret",
+	[FP_AKCERT] = "akcert", [FP_FREE] = "free",
+};
+
+/* The Attestation CA as the floor needs it: its intermediate and key. */
+struct floor {
+	const struct ek	*ek;		/* borrowed */
+	const struct ak	*ak;		/* borrowed */
+	const char	*body;		/* borrowed: the /attest body */
+	EVP_PKEY	*key;		/* owned: the intermediate's key */
+	X509		*inter;		/* owned */
+	enum pki_sig_alg alg;
+	struct pki_sign_ctx *sctx;	/* owned: as the signer child keeps */
+	uint64_t	 cpu[FP__MAX];	/* CPU ns, summed over pairs */
+};
+
+/* The floor's clock: CPU time, not wall time (one thread runs). */
+#define FLOOR_CLOCK	CLOCK_PROCESS_CPUTIME_ID
+
+/*
+ * The attestation intermediate: a key of the type `devid-ca init` makes
+ * (its --key-type, p256 by default), in a CA certificate named as init
+ * names it.  Only its name and key identifier reach the AK certificate, so
+ * it signs itself.
+ */
+static void
+floor_ca_make(struct floor *f, enum pki_key_type kt)
+{
+	struct pki_signer sig;
+	struct pki_profile p;
+	uint8_t *spki = NULL;
+	size_t spkilen = 0;
+	time_t now = time(NULL);
+
+	memset(&p, 0, sizeof(p));
+	p.cn = "devid default Attestation Intermediate CA";
+	p.not_before = now - 60;
+	p.not_after = now + 24 * 3600;
+	p.ku = PKI_KU_CERT_SIGN | PKI_KU_CRL_SIGN | PKI_KU_DIGITAL_SIGNATURE;
+	p.is_ca = true;
+	p.path_len = 0;
+	if (pki_key_generate(kt, &f->key) != DV_OK ||
+	    pki_key_sig_alg(f->key, &f->alg) != DV_OK ||
+	    pki_key_spki_der(f->key, &spki, &spkilen) != DV_OK)
+		die("the intermediate's key");
+	pki_signer_local(f->key, &sig);
+	if (pki_cert_issue(NULL, &sig, &p, spki, spkilen, &f->inter, NULL,
+	    NULL) != DV_OK ||
+	    pki_sign_ctx_new(f->key, f->alg, &f->sctx) != DV_OK)
+		die("the intermediate");
+	free(spki);
+}
+
+/*
+ * One pair, each part's CPU added to f->cpu.  With check, the credential
+ * is activated with the EK's private key and the /secret body carries the
+ * recovered secret, and the AK certificate must hold the AK's key under the
+ * intermediate's signature; otherwise the body carries the secret as made
+ * (the client's work is not timed either way).
+ */
+static void
+floor_pair(struct floor *f, bool check)
+{
+	struct api_attest_req r;
+	struct tpm_ak_params params;
+	struct pki_ak_profile p;
+	struct tpm_public *ek = NULL;
+	struct tpm_ak *ak = NULL;
+	X509 *x = NULL;
+	uint8_t secret[DV_ATT_SECRET_LEN], got[DV_TPM_MAX_SECRET];
+	uint8_t md[32], smd[EVP_MAX_MD_SIZE];
+	uint8_t *cred = NULL, *enc = NULL, *sec = NULL, *tbs = NULL;
+	uint8_t *sig = NULL, *der = NULL;
+	size_t credlen = 0, enclen = 0, seclen = 0, tbslen = 0, siglen = 0;
+	size_t derlen = 0, smdlen = 0, n;
+	char *urn = NULL, *id = NULL, *sid = NULL, *sbody = NULL;
+	const char *detail;
+	time_t now = time(NULL);
+	uint64_t t0, t1, t2, t3, t4, t5, t6, t7, t8;
+
+	t0 = clock_ns(FLOOR_CLOCK);
+	if (api_attest_req_parse((const uint8_t *)f->body, strlen(f->body),
+	    &r, &detail) != DV_OK)
+		die(detail);
+	t1 = clock_ns(FLOOR_CLOCK);
+	if (tpm_ek_from_spki(r.req.ek, r.req.eklen, &ek) != DV_OK ||
+	    pki_ek_spki_urn(r.req.ek, r.req.eklen, &urn) != DV_OK)
+		die("the EK");
+	t2 = clock_ns(FLOOR_CLOCK);
+	params.public = r.req.ak_public;
+	params.publiclen = r.req.ak_publiclen;
+	params.create_data = r.req.create_data;
+	params.create_datalen = r.req.create_datalen;
+	params.create_attestation = r.req.create_attestation;
+	params.create_attestationlen = r.req.create_attestationlen;
+	params.create_signature = r.req.create_signature;
+	params.create_signaturelen = r.req.create_signaturelen;
+	if (tpm_ak_check(&params, &ak) != DV_OK)
+		die("the AK checks");
+	t3 = clock_ns(FLOOR_CLOCK);
+	if (pki_random(secret, sizeof(secret)) != DV_OK ||
+	    tpm_make_credential(ek, ak->name, ak->namelen, secret,
+	    sizeof(secret), &cred, &credlen, &enc, &enclen) != DV_OK)
+		die("MakeCredential");
+	t4 = clock_ns(FLOOR_CLOCK);
+	pki_sha256(secret, sizeof(secret), md);
+	id = hex_encode(md, sizeof(md));
+	t5 = clock_ns(FLOOR_CLOCK);
+
+	/* the client's part, not timed */
+	if (check) {
+		if ((n = activate(f->ek, f->ak->name, sizeof(f->ak->name), cred,
+		    credlen, enc, enclen, got)) != sizeof(secret) ||
+		    memcmp(got, secret, n) != 0)
+			die("the floor's credential does not activate");
+		sbody = secret_body(got, n);
+	} else
+		sbody = secret_body(secret, sizeof(secret));
+
+	t6 = clock_ns(FLOOR_CLOCK);
+	if (api_secret_req_parse((const uint8_t *)sbody, strlen(sbody), &sec,
+	    &seclen, &detail) != DV_OK || seclen != DV_ATT_SECRET_LEN)
+		die("the /secret body");
+	pki_sha256(sec, seclen, md);
+	sid = hex_encode(md, sizeof(md));
+	/* the store finds the session by this id */
+	if (strcmp(sid, id) != 0)
+		die("the secret's id differs");
+	t7 = clock_ns(FLOOR_CLOCK);
+	memset(&p, 0, sizeof(p));
+	p.ek_urn = urn;
+	p.manufacturer = BENCH_TPM_MANUFACTURER_ID;
+	p.model = BENCH_TPM_MODEL;
+	p.version = BENCH_TPM_VERSION;
+	p.not_before = now - 60;
+	p.not_after = now + DV_ATT_AK_LIFETIME;
+	p.crl_url = FLOOR_BASE_URL "/crl";
+	p.ocsp_url = FLOOR_BASE_URL "/ocsp";
+	p.issuer_url = FLOOR_BASE_URL "/intermediate.crt";
+	if (pki_akcert_build(f->inter, &p, ak->spki, ak->spkilen, &x) !=
+	    DV_OK || pki_cert_tbs(x, f->alg, &tbs, &tbslen) != DV_OK ||
+	    pki_sig_digest(f->alg, tbs, tbslen, smd, &smdlen) != DV_OK ||
+	    pki_sign_ctx_digest(f->sctx, smd, smdlen, &sig, &siglen) !=
+	    DV_OK || pki_signed_der(f->alg, tbs, tbslen, sig, siglen, &der,
+	    &derlen) != DV_OK || pki_cert_set_signature(x, sig, siglen) !=
+	    DV_OK)
+		die("the AK certificate");
+	t8 = clock_ns(FLOOR_CLOCK);
+	if (check && !akcert_ok(f->ak, der, derlen, f->key))
+		die("the floor's AK certificate is not the AK's");
+
+	f->cpu[FP_PARSE] += t1 - t0;
+	f->cpu[FP_EK] += t2 - t1;
+	f->cpu[FP_AK_CHECK] += t3 - t2;
+	f->cpu[FP_MAKECRED] += t4 - t3;
+	f->cpu[FP_SECRET] += (t5 - t4) + (t7 - t6);
+	f->cpu[FP_AKCERT] += t8 - t7;
+
+	t0 = clock_ns(FLOOR_CLOCK);
+	api_attest_req_clear(&r);
+	tpm_public_free(ek);
+	free(urn);
+	tpm_ak_free(ak);
+	explicit_bzero(secret, sizeof(secret));
+	free(cred);
+	free(enc);
+	free(id);
+	explicit_bzero(sec, seclen);
+	free(sec);
+	free(sid);
+	pki_cert_free(x);
+	free(tbs);
+	free(sig);
+	free(der);
+	f->cpu[FP_FREE] += clock_ns(FLOOR_CLOCK) - t0;
+	OPENSSL_cleanse(got, sizeof(got));
+	free(sbody);
+}
+
+/*
+ * --floor: one thread, no HTTP, TLS or store; pairs for warm seconds, then
+ * for dur seconds counted.  Prints "LIMIT" (the sum of the parts per pair)
+ * and "LIMIT_PARTS" (each part per pair), in CPU milliseconds.
+ */
+static int
+floor_main(bool ecc, const char *label, double warm, double dur,
+    enum pki_key_type kt)
+{
+	struct floor f;
+	struct ek ek;
+	struct ak ak;
+	struct tree h0, h1;
+	char *body;
+	uint64_t pairs = 0, ns0, end, sum = 0;
+	double secs, other;
+	long long ot;
+	int i;
+
+	memset(&f, 0, sizeof(f));
+	ak_make(&ak);
+	ek_make(&ek, ecc);
+	body = attest_body(&ek, &ak);
+	f.ek = &ek;
+	f.ak = &ak;
+	f.body = body;
+	floor_ca_make(&f, kt);
+	fprintf(stderr, "bench_attest: %s floor: %s intermediate, warm-up "
+	    "%.1fs, %.1fs\n", label, pki_key_type_name(kt), warm, dur);
+
+	floor_pair(&f, true);
+	end = now_ns() + (uint64_t)(warm * 1e9);
+	while (now_ns() < end)
+		floor_pair(&f, false);
+	memset(f.cpu, 0, sizeof(f.cpu));
+	tree_read(0, &h0);
+	ns0 = now_ns();
+	end = ns0 + (uint64_t)(dur * 1e9);
+	do {
+		floor_pair(&f, false);
+		pairs++;
+	} while (now_ns() < end);
+	secs = (double)(now_ns() - ns0) / 1e9;
+	tree_read(0, &h1);
+
+	for (i = 0; i < FP__MAX; i++)
+		sum += f.cpu[i];
+	ot = (long long)(h1.host - h0.host) - (long long)(h1.self - h0.self);
+	other = ot > 0 ? (double)ot / (double)sysconf(_SC_CLK_TCK) / secs :
+	    0;
+	printf("LIMIT label=%s pairs=%llu floor_ms=%.3f secs=%.2f "
+	    "other_cores=%.2f\n", label, (unsigned long long)pairs,
+	    (double)sum / 1e6 / (double)pairs, secs, other);
+	printf("LIMIT_PARTS label=%s", label);
+	for (i = 0; i < FP__MAX; i++)
+		printf(" %s=%.3f", fpart_names[i], (double)f.cpu[i] / 1e6 /
+		    (double)pairs);
+	printf("\n");
+	fflush(stdout);
+
+	pki_sign_ctx_free(f.sctx);
+	pki_cert_free(f.inter);
+	pki_key_free(f.key);
+	free(body);
+	ek_clear(&ek);
+	ak_clear(&ak);
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fputs("usage: bench_attest --url https://IP:PORT --data DIR "
 	    "--ek rsa|ecc\n"
 	    "         [-c CONNS] [-w WARM_S] [-d DUR_S] [--pid PID] "
-	    "[--label TEXT]\n", stderr);
+	    "[--label TEXT] [--floor-ms MS]\n"
+	    "       bench_attest --floor --ek rsa|ecc [-w WARM_S] [-d DUR_S] "
+	    "[--ca-key TYPE]\n"
+	    "         [--label TEXT]\n", stderr);
 	exit(2);
 }
 
@@ -998,6 +1336,9 @@ main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "floor", no_argument, NULL, 'F' },
+		{ "floor-ms", required_argument, NULL, 'f' },
+		{ "ca-key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct target tg;
@@ -1010,10 +1351,13 @@ main(int argc, char **argv)
 	uint8_t *d, rnd[4];
 	size_t conns = 4, i, len;
 	uint64_t ok = 0, nbad = 0, ns0, ns1;
-	double warm = 2, dur = 10, self0, self1, secs, srv_ms, target, other;
+	double warm = -1, dur = -1, self0, self1, secs, srv_ms, target, other;
+	double floor_ms = 0;
+	/* the intermediate's key type: devid-ca init's default */
+	enum pki_key_type kt = PKI_KEY_P256;
 	long long ot;
 	int c, pid = 0;
-	bool ecc;
+	bool ecc, floor = false;
 
 	while ((c = getopt_long(argc, argv, "u:D:e:c:w:d:p:l:", opts, NULL))
 	    != -1) {
@@ -1026,17 +1370,31 @@ main(int argc, char **argv)
 		case 'd': dur = strtod(optarg, NULL); break;
 		case 'p': pid = atoi(optarg); break;
 		case 'l': label = optarg; break;
+		case 'F': floor = true; break;
+		case 'f': floor_ms = strtod(optarg, NULL); break;
+		case 'k':
+			if (pki_key_type_parse(optarg, &kt) != DV_OK)
+				usage();
+			break;
 		default: usage();
 		}
 	}
-	if (url == NULL || data == NULL || ekalg == NULL || conns == 0 ||
-	    conns > 256 || (strcmp(ekalg, "rsa") != 0 &&
+	if (ekalg == NULL || (strcmp(ekalg, "rsa") != 0 &&
 	    strcmp(ekalg, "ecc") != 0))
 		usage();
 	ecc = strcmp(ekalg, "ecc") == 0;
 	if (label == NULL)
 		label = ecc ? "ecc-p384" : "rsa-2048";
 	tpm_init();
+	if (floor)
+		return floor_main(ecc, label, warm >= 0 ? warm : 0.5,
+		    dur > 0 ? dur : 3, kt);
+	if (url == NULL || data == NULL || conns == 0 || conns > 256)
+		usage();
+	if (warm < 0)
+		warm = 2;
+	if (dur <= 0)
+		dur = 10;
 
 	memset(&tg, 0, sizeof(tg));
 	parse_url(&tg, url);
@@ -1107,7 +1465,7 @@ main(int argc, char **argv)
 	printf("RESULT label=%s c=%zu secs=%.2f pairs=%llu failed=%llu "
 	    "pairs_per_s=%.1f p50=%.2f p99=%.2f attest_p50=%.2f "
 	    "secret_p50=%.2f srv_cpu_ms=%.4f srv_cores=%.2f cli_cpu_ms=%.4f "
-	    "procs=%d target_ms=%.1f ratio=%.2f other_cores=%.2f\n", label,
+	    "procs=%d target_ms=%.1f ratio=%.2f other_cores=%.2f", label,
 	    conns, secs, (unsigned long long)ok, (unsigned long long)nbad,
 	    secs > 0 ? (double)ok / secs : 0, pct(w, conns, 0, 0.50),
 	    pct(w, conns, 0, 0.99), pct(w, conns, 1, 0.50),
@@ -1115,6 +1473,12 @@ main(int argc, char **argv)
 	    (double)(t1.ticks - t0.ticks) / (double)sysconf(_SC_CLK_TCK) /
 	    secs : 0, ok ? (self1 - self0) * 1000.0 / (double)ok : 0,
 	    t1.nproc, target, srv_ms / target, other);
+	/* against the in-process limit (--floor) of the same pairs */
+	if (floor_ms > 0)
+		printf(" floor_ms=%.3f floor_ratio=%.2f overhead_ms=%.3f\n",
+		    floor_ms, srv_ms / floor_ms, srv_ms - floor_ms);
+	else
+		printf(" floor_ms=- floor_ratio=- overhead_ms=-\n");
 	fflush(stdout);
 
 	for (i = 0; i < conns; i++) {
