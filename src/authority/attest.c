@@ -27,8 +27,17 @@
 #define EV		"attest"
 /* notBefore is backdated like every certificate of devid (issue.c). */
 #define AK_BACKDATE	60
-/* Seconds between two purges of expired activations by one process. */
-#define ATT_PURGE_EVERY	60
+/*
+ * Seconds between two purges of expired activations by one process, and
+ * the most rows one purge deletes.  A purge holds the volatile database
+ * (every /attest, /secret and ACME nonce waits): once a minute, at 1 000
+ * pairs a second, it was 60 000 rows and half a second; each second, a
+ * second's expiries, about 10 ms.  The bound caps the wait after a burst
+ * (4096 rows: about 0.15 s) and is above the rate one process sustains
+ * (1 200 pairs a second on two cores, docs/operations.md).
+ */
+#define ATT_PURGE_EVERY	1
+#define ATT_PURGE_MAX	4096
 
 /* TPM manufacturer, model and version for the AK certificate's SAN. */
 struct att_tpm {
@@ -422,11 +431,11 @@ session_insert_tx(struct store_tx *tx, void *arg)
 	enum dv_rc rc;
 
 	/* expired sessions are refused and not counted as pending anyway:
-	 * deleting them only bounds the table, once in a while (one thread
-	 * wins the exchange), as the ACME nonces */
+	 * deleting them only bounds the table, once a second at most (one
+	 * thread wins the exchange), a bounded batch */
 	if ((now < last || now - last >= ATT_PURGE_EVERY) &&
 	    atomic_compare_exchange_strong(&last_purge, &last, now) &&
-	    (rc = store_att_session_purge(tx, now)) != DV_OK)
+	    (rc = store_att_session_purge(tx, now, ATT_PURGE_MAX)) != DV_OK)
 		return rc;
 	return store_att_session_insert(tx, s, now, DV_ATT_MAX_PENDING);
 }

@@ -447,12 +447,14 @@ enum dv_rc	store_att_session_insert(struct store_tx *,
 		    const struct store_att_session *s, time_t now,
 		    int max_pending);
 /*
- * Deletes the sessions of every EK that expired at now (expires_at <= now),
- * used or not (a write): only bounds the table, since an expired session
- * is refused and not counted as pending anyway.  After it, a replayed
- * secret of an expired session is DV_ERR_NOT_FOUND to store_att_session_take.
+ * Deletes at most max sessions that expired at now (expires_at <= now),
+ * used or not, any EK's (a write): only bounds the table, since an
+ * expired session is refused and not counted as pending anyway.  After it,
+ * a replayed secret of a deleted session is DV_ERR_NOT_FOUND to
+ * store_att_session_take.
  */
-enum dv_rc	store_att_session_purge(struct store_tx *, time_t now);
+enum dv_rc	store_att_session_purge(struct store_tx *, time_t now,
+		    int max);
 /*
  * Reads the session with id into *out (either connection), whatever its
  * state: DV_ERR_NOT_FOUND when there is none.

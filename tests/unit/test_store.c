@@ -675,7 +675,7 @@ att_purge_tx(struct store_tx *tx, void *arg)
 {
 	struct att_op *op = arg;
 
-	return store_att_session_purge(tx, op->now);
+	return store_att_session_purge(tx, op->now, op->max);
 }
 
 static enum dv_rc
@@ -814,7 +814,19 @@ test_attest_sessions(void **state)
 	op.id = "s2";
 	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
 	    DV_ERR_TOKEN_EXPIRED);
+	/* a purge deletes at most max expired rows (s0-s8 expired, s9
+	 * not), oldest-expiring first by the expires_at index */
+	op.max = 4;
 	assert_int_equal(store_write_volatile(s, att_purge_tx, &op), DV_OK);
+	assert_int_equal(sql_int(vol, "SELECT COUNT(*) FROM "
+	    "attestation_pending"), 6);
+	op.max = 100;
+	assert_int_equal(store_write_volatile(s, att_purge_tx, &op), DV_OK);
+	assert_int_equal(sql_int(vol, "SELECT COUNT(*) FROM "
+	    "attestation_pending"), 1);
+	op.id = "s9";
+	assert_int_equal(store_write_volatile(s, att_get_tx, &op), DV_OK);
+	op.id = "s2";
 	assert_int_equal(store_write_volatile(s, att_get_tx, &op),
 	    DV_ERR_NOT_FOUND);
 	assert_int_equal(store_write_volatile(s, att_take_tx, &op),
