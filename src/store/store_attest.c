@@ -49,7 +49,8 @@ _Static_assert(ATT_Q_BASE + ATT_Q__MAX <= STORE_XSTMT_MAX,
 static const char *const att_sql[ATT_Q__MAX] = {
 	[ATT_Q_PURGE] =
 	    "DELETE FROM attestation_pending WHERE rowid IN (SELECT rowid "
-	    "FROM attestation_pending WHERE expires_at <= $1 LIMIT $2)",
+	    "FROM attestation_pending WHERE expires_at <= $1 "
+	    "ORDER BY expires_at LIMIT $2)",
 	[ATT_Q_PENDING] =
 	    "SELECT COUNT(*) FROM attestation_pending WHERE team = $1 "
 	    "AND ek_urn = $2 AND expires_at > $3 AND used_at IS NULL",
